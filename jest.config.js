@@ -1,0 +1,49 @@
+// One Jest project for the whole workspace. ESM throughout (NestJS 12 is ESM-only), TypeScript via
+// @swc/jest so decorator metadata works; workspace packages resolve to their sources.
+const swc = {
+  swcrc: false,
+  sourceMaps: 'inline',
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    target: 'es2022',
+    keepClassNames: true,
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+  },
+  module: { type: 'es6' },
+};
+
+const workspaces = {
+  contracts: 'libs/contracts',
+  config: 'libs/config',
+  audit: 'libs/audit',
+  mcp: 'libs/mcp',
+  policy: 'libs/policy',
+  pii: 'libs/pii',
+  limits: 'libs/limits',
+  notify: 'libs/notify',
+  testing: 'libs/testing',
+  workflows: 'workflows',
+  gateway: 'apps/gateway',
+  worker: 'apps/worker',
+  cli: 'apps/cli',
+  slackbot: 'apps/slackbot',
+};
+
+export default {
+  rootDir: '.',
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', swc] },
+  moduleNameMapper: {
+    ...Object.fromEntries(
+      Object.entries(workspaces).map(([name, dir]) => [`^@atom-gov/${name}$`, `<rootDir>/${dir}/src/index.ts`]),
+    ),
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts', '<rootDir>/workflows/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,5 @@
+import { stopSuiteServices } from './setup/services.js';
+
+export default async function globalTeardown(): Promise<void> {
+  await stopSuiteServices();
+}
