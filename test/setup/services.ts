@@ -1,6 +1,7 @@
 // Shared real services for the Jest suite. Each entry starts one service and returns its stop function.
+import { startPostgres } from './postgres.js';
 type Stop = () => Promise<void>;
-const starters: Array<() => Promise<Stop>> = [];
+const starters: Array<() => Promise<Stop>> = [startPostgres];
 const stops: Stop[] = [];
 
 export async function startSuiteServices(): Promise<void> {

@@ -1,1 +1,14 @@
-export {};
+export {
+  AUDIT_DECISIONS,
+  AUDIT_OUTCOMES,
+  type AuditDecision,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditOutcome,
+  type AuditQuery,
+} from './audit-event.js';
+export { type AuditDriver, type AuditEventRow, auditEventSchema } from './audit-event.entity.js';
+export { AuditEventInvalidError, AuditStoreUnavailableError } from './audit-store.errors.js';
+export { type AuditStore, type AuditStoreOptions, openAuditStore } from './audit-store.service.js';
+export { createDataSource, type DataSourceOptions, migrations, redactUrl } from './data-source.js';
+export { type GroupCommitStats } from './group-commit.js';

@@ -1,0 +1,290 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type DataSource, type Repository } from 'typeorm';
+import {
+  AUDIT_DECISIONS,
+  AUDIT_OUTCOMES,
+  type AuditEvent,
+  type AuditEventInput,
+  type AuditQuery,
+} from './audit-event.js';
+import { AUDIT_EVENT_ENTITY, AUDIT_EVENTS_TABLE, type AuditDriver, type AuditEventRow } from './audit-event.entity.js';
+import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
+import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
+import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+
+export interface AuditStore {
+  /** Resolves once the event is durable; concurrent appends share one transaction (group commit). */
+  append(event: AuditEventInput): Promise<void>;
+  /** Matching events, newest first. */
+  query(filter: AuditQuery): Promise<AuditEvent[]>;
+  /** Rejects with AuditStoreUnavailableError when the database does not answer. */
+  ping(): Promise<void>;
+  /** Writes what is pending, then releases the database. Idempotent. */
+  close(): Promise<void>;
+  /** Counters of the group commit, for tests, metrics and benchmarks. */
+  stats(): GroupCommitStats;
+  readonly driver: AuditDriver;
+}
+
+export type AuditStoreOptions = DataSourceOptions;
+
+/** Events per transaction; a burst larger than this is written as several consecutive transactions. */
+const MAX_BATCH = 2000;
+/** Rows per INSERT statement: 22 columns x 500 stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+const ROWS_PER_STATEMENT = 500;
+const DEFAULT_LIMIT = 1000;
+const MAX_LIMIT = 100_000;
+/** Any advisory-lock key unique to this app: serialises migrations when several processes open at once. */
+const MIGRATION_LOCK_KEY = 0x41544f4d;
+
+/** Opens (and migrates) the audit database: SQLite in WAL mode by default, PostgreSQL when `databaseUrl` is set. */
+export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStore> {
+  const driver = driverOf(opts);
+  const where =
+    driver === 'postgres' ? `PostgreSQL at ${redactUrl(opts.databaseUrl ?? '')}` : `SQLite at ${opts.sqlitePath}`;
+  const dataSource = createDataSource(opts);
+  try {
+    if (driver === 'better-sqlite3') mkdirSync(dirname(opts.sqlitePath), { recursive: true });
+    await dataSource.initialize();
+    await runMigrations(dataSource, driver);
+  } catch (cause) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    throw new AuditStoreUnavailableError(`cannot open ${where}: ${describeCause(cause)}`, { cause });
+  }
+  return new TypeOrmAuditStore(dataSource, driver, where);
+}
+
+async function runMigrations(dataSource: DataSource, driver: AuditDriver): Promise<void> {
+  if (driver === 'better-sqlite3') {
+    // One connection per process; SQLite's own write lock (with the busy timeout) orders concurrent openers.
+    await dataSource.runMigrations({ transaction: 'all' });
+    return;
+  }
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.release();
+  }
+}
+
+class TypeOrmAuditStore implements AuditStore {
+  private readonly repository: Repository<AuditEventRow>;
+  private readonly committer: GroupCommitter<AuditEventRow>;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    readonly driver: AuditDriver,
+    private readonly where: string,
+  ) {
+    this.repository = dataSource.getRepository<AuditEventRow>(AUDIT_EVENT_ENTITY);
+    this.committer = new GroupCommitter<AuditEventRow>(
+      (rows) => this.insert(rows),
+      (cause) =>
+        cause instanceof AuditStoreUnavailableError
+          ? cause
+          : new AuditStoreUnavailableError(`writing to ${this.where} failed: ${describeCause(cause)}`, { cause }),
+      MAX_BATCH,
+    );
+  }
+
+  append(event: AuditEventInput): Promise<void> {
+    let row: AuditEventRow;
+    try {
+      row = toRow(event);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.committer.submit(row);
+  }
+
+  async query(filter: AuditQuery): Promise<AuditEvent[]> {
+    const limit = checkQuery(filter);
+    const qb = this.repository.createQueryBuilder('e');
+    for (const key of ['server', 'tenant', 'user', 'decision'] as const) {
+      const value = filter[key];
+      if (value !== undefined) qb.andWhere(`e.${key} = :${key}`, { [key]: value });
+    }
+    if (filter.since) qb.andWhere('e.time >= :since', { since: filter.since });
+    if (filter.until) qb.andWhere('e.time < :until', { until: filter.until });
+    qb.orderBy('e.time', 'DESC').addOrderBy('e.id', 'DESC').limit(limit);
+    try {
+      return (await qb.getMany()).map(toEvent);
+    } catch (cause) {
+      throw new AuditStoreUnavailableError(`reading from ${this.where} failed: ${describeCause(cause)}`, { cause });
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (!this.dataSource.isInitialized) throw new AuditStoreUnavailableError('the store is closed');
+    try {
+      await this.dataSource.query('SELECT 1');
+    } catch (cause) {
+      throw new AuditStoreUnavailableError(`${this.where} does not answer: ${describeCause(cause)}`, { cause });
+    }
+  }
+
+  stats(): GroupCommitStats {
+    return this.committer.stats();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.committer.close();
+      await this.dataSource.destroy();
+    })();
+    return this.closing;
+  }
+
+  /**
+   * One transaction per batch; rows whose id is already stored are skipped (idempotent retries). The INSERT is
+   * built here rather than by TypeORM's InsertQueryBuilder, which costs ~100 µs per row; values still go through
+   * the driver's own conversion for each entity column (dates, JSON), so reads and writes agree.
+   */
+  private async insert(rows: AuditEventRow[]): Promise<void> {
+    if (!this.dataSource.isInitialized) throw new AuditStoreUnavailableError('the store is closed');
+    const { driver } = this.dataSource;
+    const columns = this.repository.metadata.columns;
+    const names = columns.map((c) => driver.escape(c.databaseName)).join(', ');
+    const pg = this.driver === 'postgres';
+    await this.dataSource.transaction(async (manager) => {
+      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+        const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+        const params: unknown[] = [];
+        const tuples = chunk.map((row) => {
+          const marks = columns.map((column) => {
+            params.push(driver.preparePersistentValue(column.getEntityValue(row), column));
+            return pg ? `$${params.length}` : '?';
+          });
+          return `(${marks.join(', ')})`;
+        });
+        const verb = pg ? 'INSERT INTO' : 'INSERT OR IGNORE INTO';
+        const conflict = pg ? ' ON CONFLICT (id) DO NOTHING' : '';
+        await manager.query(`${verb} ${AUDIT_EVENTS_TABLE} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
+      }
+    });
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_INT = 2 ** 31 - 1;
+
+/** Validates and normalises an event so that nothing in it can make the whole batch's INSERT fail. */
+function toRow(e: AuditEventInput): AuditEventRow {
+  const fail = (message: string): never => {
+    throw new AuditEventInvalidError(`invalid audit event: ${message}`);
+  };
+  if (e.id !== undefined && !UUID.test(e.id)) fail(`id must be a UUID, got ${JSON.stringify(e.id)}`);
+  if (!(e.time instanceof Date) || Number.isNaN(e.time.getTime())) fail('time must be a valid Date');
+  const required = (name: keyof AuditEventInput): string => {
+    const value = e[name];
+    if (typeof value !== 'string' || value === '') fail(`${name} must be a non-empty string`);
+    return clean(value as string);
+  };
+  const optional = (name: keyof AuditEventInput): string | null => {
+    const value = e[name];
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') fail(`${name} must be a string when given`);
+    return clean(value as string);
+  };
+  const count = (name: 'durationMs' | 'requestBytes' | 'responseBytes'): number => {
+    const value = e[name];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_INT) {
+      fail(`${name} must be a number between 0 and ${MAX_INT}, got ${String(value)}`);
+    }
+    // Durations come from performance.now() with fractions; the column holds whole milliseconds.
+    return Math.round(value);
+  };
+  if (!AUDIT_DECISIONS.includes(e.decision)) fail(`decision must be one of ${AUDIT_DECISIONS.join(', ')}`);
+  if (!AUDIT_OUTCOMES.includes(e.outcome)) fail(`outcome must be one of ${AUDIT_OUTCOMES.join(', ')}`);
+  if (e.rules !== undefined && (!Array.isArray(e.rules) || e.rules.some((r) => typeof r !== 'string'))) {
+    fail('rules must be an array of strings');
+  }
+  return {
+    id: (e.id ?? randomUUID()).toLowerCase(),
+    seq: null,
+    time: e.time,
+    tenant: required('tenant'),
+    user: required('user'),
+    sessionId: optional('sessionId'),
+    server: required('server'),
+    method: required('method'),
+    target: optional('target'),
+    decision: e.decision,
+    policy: optional('policy'),
+    rules: e.rules ? e.rules.map(clean) : null,
+    configVersion: required('configVersion'),
+    intent: optional('intent'),
+    outcome: e.outcome,
+    errorMessage: optional('errorMessage'),
+    durationMs: count('durationMs'),
+    requestBytes: count('requestBytes'),
+    responseBytes: count('responseBytes'),
+    argsSummary: optional('argsSummary'),
+    resultSummary: optional('resultSummary'),
+    operationId: optional('operationId'),
+  };
+}
+
+/** PostgreSQL text cannot hold NUL; one such character must not fail everyone's batch. */
+function clean(value: string): string {
+  return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+}
+
+function checkQuery(filter: AuditQuery): number {
+  const fail = (message: string): never => {
+    throw new AuditEventInvalidError(`invalid audit query: ${message}`);
+  };
+  if (filter.decision !== undefined && !AUDIT_DECISIONS.includes(filter.decision)) {
+    fail(`decision must be one of ${AUDIT_DECISIONS.join(', ')}`);
+  }
+  for (const key of ['since', 'until'] as const) {
+    const value = filter[key];
+    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime())))
+      fail(`${key} must be a valid Date`);
+  }
+  const limit = filter.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    fail(`limit must be an integer from 1 to ${MAX_LIMIT}`);
+  return limit;
+}
+
+/** Maps a row back to the API shape: NULL columns become absent fields. */
+function toEvent(row: AuditEventRow): AuditEvent {
+  const event: AuditEvent = {
+    id: row.id,
+    time: row.time,
+    tenant: row.tenant,
+    user: row.user,
+    server: row.server,
+    method: row.method,
+    decision: row.decision as AuditEvent['decision'],
+    configVersion: row.configVersion,
+    outcome: row.outcome as AuditEvent['outcome'],
+    durationMs: row.durationMs,
+    requestBytes: row.requestBytes,
+    responseBytes: row.responseBytes,
+  };
+  const optional = {
+    seq: row.seq,
+    sessionId: row.sessionId,
+    target: row.target,
+    policy: row.policy,
+    rules: row.rules,
+    intent: row.intent,
+    errorMessage: row.errorMessage,
+    argsSummary: row.argsSummary,
+    resultSummary: row.resultSummary,
+    operationId: row.operationId,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== null && value !== undefined) Object.assign(event, { [key]: value });
+  }
+  return event;
+}
