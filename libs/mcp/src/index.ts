@@ -1,1 +1,26 @@
-export {};
+export { DownstreamSession, POLICY_DENIED, type SessionOptions } from './downstream-session.js';
+export {
+  ALLOW,
+  allowAllInterceptor,
+  type Decision,
+  type Forward,
+  type ForwardedRequest,
+  type InterceptContext,
+  type Interceptor,
+  type ListKind,
+  type McpResult,
+  type OperationRecord,
+  type OperationSink,
+} from './interceptor.js';
+export { freePort, LaunchedServer, type LaunchedServerOptions } from './launched-server.js';
+export { McpGateway, type HandleOptions, type McpGatewayOptions } from './mcp-gateway.service.js';
+export { StdioProcessTransport, type StdioProcessOptions } from './stdio-process.transport.js';
+export { UpstreamHub, type HubSession, type OpenHubOptions } from './upstream-hub.js';
+export {
+  consoleLogger,
+  silentLogger,
+  type CallerIdentity,
+  type LaunchConfig,
+  type McpLogger,
+  type UpstreamServerConfig,
+} from './types.js';

@@ -1,0 +1,261 @@
+// One assistant session: an SDK Server whose answers are the upstream's. Every request without a built-in
+// handler goes through `handle()`: interceptor decision, forward, list filtering, afterResult, operation record.
+import {
+  ProtocolError,
+  Server,
+  type JSONRPCRequest,
+  type Notification,
+  type Transport,
+} from '@modelcontextprotocol/server';
+import {
+  allowAllInterceptor,
+  type Decision,
+  type InterceptContext,
+  type Interceptor,
+  type ListKind,
+  type McpResult,
+  type OperationRecord,
+  type OperationSink,
+} from './interceptor.js';
+import { passthroughResult, type HubSession, type UpstreamHub } from './upstream-hub.js';
+import type { CallerIdentity, McpLogger } from './types.js';
+
+/** JSON-RPC error code for requests a policy denied (application-defined range). */
+export const POLICY_DENIED = -32001;
+
+export interface SessionOptions {
+  id: string;
+  identity: CallerIdentity;
+  server: string;
+  transport: 'http' | 'stdio';
+  remoteAddress?: string;
+  interceptor?: Interceptor;
+  onOperation?: OperationSink;
+  logger: McpLogger;
+  /** Upper bound for one forwarded request (reset by progress). */
+  requestTimeoutMs?: number;
+  onclose?: () => void;
+}
+
+const LISTS: Record<string, { kind: ListKind; key: string }> = {
+  'tools/list': { kind: 'tools', key: 'tools' },
+  'prompts/list': { kind: 'prompts', key: 'prompts' },
+  'resources/list': { kind: 'resources', key: 'resources' },
+  'resources/templates/list': { kind: 'resourceTemplates', key: 'resourceTemplates' },
+};
+
+export class DownstreamSession implements HubSession {
+  readonly server: Server;
+  readonly subscriptions = new Set<string>();
+  private readonly interceptor: Interceptor;
+  private closed = false;
+  lastActivity = Date.now();
+  private active = 0;
+
+  constructor(
+    readonly hub: UpstreamHub,
+    private readonly opts: SessionOptions,
+  ) {
+    this.interceptor = opts.interceptor ?? allowAllInterceptor;
+    this.server = new Server(hub.serverInfo, { capabilities: hub.capabilities, instructions: hub.instructions });
+    // The upstream answers these too: its ping proves liveness, its setLevel sets its logging.
+    this.server.removeRequestHandler('ping');
+    this.server.removeRequestHandler('logging/setLevel');
+    this.server.fallbackRequestHandler = (request, ctx) => this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify);
+    this.server.fallbackNotificationHandler = async (notification) => {
+      await hub.notify(notification);
+    };
+    this.server.onclose = () => void this.close();
+    this.server.onerror = (error) => opts.logger.warn(`session ${opts.id}: ${error.message}`, { server: opts.server });
+    hub.attach(this);
+  }
+
+  get id(): string {
+    return this.opts.id;
+  }
+  get identity(): CallerIdentity {
+    return this.opts.identity;
+  }
+  get busy(): boolean {
+    return this.active > 0;
+  }
+
+  connect(transport: Transport): Promise<void> {
+    return this.server.connect(transport);
+  }
+
+  private context(method: string, params: Record<string, unknown> | undefined): InterceptContext {
+    const { identity, id, server, transport, remoteAddress } = this.opts;
+    const name = (params?.name ?? params?.uri) as string | undefined;
+    const args = (params?.arguments as Record<string, unknown> | undefined) ?? params;
+    return {
+      tenant: identity.tenant,
+      user: identity.user,
+      roles: identity.roles,
+      sessionId: id,
+      server,
+      method,
+      name,
+      args,
+      transport,
+      remoteAddress,
+    };
+  }
+
+  private async handle(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    notify: (n: Notification) => Promise<void>,
+  ): Promise<McpResult> {
+    this.lastActivity = Date.now();
+    this.active++;
+    const started = performance.now();
+    const method = request.method;
+    const params = request.params as Record<string, unknown> | undefined;
+    const ctx = this.context(method, params);
+    let decision: Decision | undefined;
+    let result: McpResult | undefined;
+    let failure: unknown;
+    try {
+      const d = this.interceptor.beforeRequest(ctx, { method, params });
+      decision = d instanceof Promise ? await d : d;
+      if (decision.kind === 'deny') {
+        if (method === 'tools/call') result = { content: [{ type: 'text', text: decision.message }], isError: true };
+        else throw new ProtocolError(decision.code ?? POLICY_DENIED, decision.message);
+      } else {
+        const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+        const onprogress =
+          progressToken === undefined
+            ? undefined
+            : (progress: Record<string, unknown>) =>
+                void notify({ method: 'notifications/progress', params: { ...progress, progressToken } }).catch(
+                  () => {},
+                );
+        const forward = (p?: Record<string, unknown>) =>
+          this.hub.forward(
+            this,
+            request.id,
+            { method, params: p },
+            { signal, onprogress, timeoutMs: this.opts.requestTimeoutMs ?? 600_000 },
+          );
+        if (decision.kind === 'governed') result = await decision.run(forward, signal);
+        else result = await forward(decision.kind === 'transform' ? decision.params : params);
+        const list = LISTS[method];
+        if (list && Array.isArray(result[list.key])) {
+          const items = result[list.key] as Array<{ name?: string }>;
+          const f = this.interceptor.filterList(ctx, list.kind, items);
+          const filtered = f instanceof Promise ? await f : f;
+          if (filtered !== items) result = { ...result, [list.key]: filtered };
+        }
+        const a = this.interceptor.afterResult(ctx, { method, params }, result);
+        result = a instanceof Promise ? await a : a;
+        if (method === 'resources/subscribe' && typeof params?.uri === 'string') this.subscriptions.add(params.uri);
+        if (method === 'resources/unsubscribe' && typeof params?.uri === 'string')
+          this.subscriptions.delete(params.uri);
+      }
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.active--;
+      this.lastActivity = Date.now();
+    }
+    if (this.opts.onOperation) {
+      const record = this.record(ctx, decision, result, failure, signal, performance.now() - started, params);
+      // Durable before the response leaves; a failed audit write fails the request (fail closed).
+      try {
+        await this.opts.onOperation(record);
+      } catch (error) {
+        this.opts.logger.error(`audit write failed: ${(error as Error).message}`, { server: this.opts.server });
+        throw new ProtocolError(-32603, 'Audit trail unavailable: the request was not answered');
+      }
+    }
+    if (failure !== undefined) throw failure;
+    return result!;
+  }
+
+  private record(
+    ctx: InterceptContext,
+    decision: Decision | undefined,
+    result: McpResult | undefined,
+    failure: unknown,
+    signal: AbortSignal,
+    durationMs: number,
+    params: Record<string, unknown> | undefined,
+  ): OperationRecord {
+    const denied = decision?.kind === 'deny';
+    const outcome: OperationRecord['outcome'] = signal.aborted
+      ? 'cancelled'
+      : denied
+        ? 'denied'
+        : failure !== undefined
+          ? /timed? ?out/i.test(String((failure as Error).message))
+            ? 'timeout'
+            : 'error'
+          : 'ok';
+    return {
+      time: new Date(),
+      tenant: ctx.tenant,
+      user: ctx.user,
+      sessionId: ctx.sessionId,
+      server: ctx.server,
+      method: ctx.method,
+      target: ctx.name,
+      decision:
+        failure !== undefined && !denied
+          ? 'error'
+          : decision?.kind === 'transform'
+            ? 'allow'
+            : (decision?.kind ?? 'error'),
+      policy: decision?.policy,
+      rules: decision?.rules,
+      outcome,
+      errorMessage: denied
+        ? (decision as { message: string }).message
+        : failure !== undefined
+          ? (failure as Error).message
+          : undefined,
+      durationMs,
+      requestBytes: params ? JSON.stringify(params).length : 0,
+      responseBytes: result ? JSON.stringify(result).length : 0,
+      operationId: decision?.kind === 'governed' ? decision.operationId : undefined,
+      transport: ctx.transport,
+    };
+  }
+
+  requestFromUpstream(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    relatedRequestId?: string | number,
+  ): Promise<McpResult> {
+    return this.server.request({ method: request.method, params: request.params } as never, passthroughResult, {
+      signal,
+      relatedRequestId,
+      timeout: this.opts.requestTimeoutMs ?? 600_000,
+    });
+  }
+
+  notifyFromUpstream(notification: Notification, relatedRequestId?: string | number): void {
+    this.server
+      .notification(notification, relatedRequestId === undefined ? undefined : { relatedRequestId })
+      .catch((error: unknown) => {
+        // The related stream may have ended meanwhile: deliver on the session's standalone stream instead.
+        if (relatedRequestId !== undefined) this.notifyFromUpstream(notification);
+        else
+          this.opts.logger.warn(
+            `session ${this.opts.id}: cannot deliver ${notification.method}: ${(error as Error).message}`,
+          );
+      });
+  }
+
+  upstreamClosed(): void {
+    void this.close();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.hub.detach(this);
+    await this.server.close().catch(() => {});
+    this.opts.onclose?.();
+  }
+}

@@ -1,0 +1,86 @@
+// The one interception point: listing and calling are decided in the same place, so a tool the caller may not
+// call is not listed (issues 4 and 5 plug policy and Temporal in here).
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+
+export interface InterceptContext {
+  tenant: string;
+  user: string;
+  roles: readonly string[];
+  sessionId: string;
+  server: string;
+  method: string;
+  /** Tool or prompt name, resource URI; undefined for methods without a target. */
+  name?: string;
+  /** Tool/prompt arguments (or the request params for other methods). */
+  args?: Record<string, unknown>;
+  transport: 'http' | 'stdio';
+  remoteAddress?: string;
+}
+
+export interface ForwardedRequest {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export type McpResult = Record<string, unknown>;
+
+/** Forwards a request to the upstream (after any transform) and resolves with its raw result. */
+export type Forward = (params?: Record<string, unknown>) => Promise<McpResult>;
+
+export type Decision =
+  | { kind: 'allow'; policy?: string; rules?: string[] }
+  | { kind: 'deny'; message: string; code?: number; policy?: string; rules?: string[] }
+  | { kind: 'transform'; params: Record<string, unknown>; policy?: string; rules?: string[] }
+  | {
+      kind: 'governed';
+      /** Runs the call durably (approval, quota saga...); calls `forward` when the call may go ahead. */
+      run: (forward: Forward, signal: AbortSignal) => Promise<McpResult>;
+      policy?: string;
+      rules?: string[];
+      operationId?: string;
+    };
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface Interceptor {
+  filterList<T extends { name?: string; uri?: string; uriTemplate?: string }>(
+    ctx: InterceptContext,
+    kind: ListKind,
+    items: T[],
+  ): MaybePromise<T[]>;
+  beforeRequest(ctx: InterceptContext, request: ForwardedRequest): MaybePromise<Decision>;
+  afterResult(ctx: InterceptContext, request: ForwardedRequest, result: McpResult): MaybePromise<McpResult>;
+}
+
+export const ALLOW: Decision = Object.freeze({ kind: 'allow' }) as Decision;
+
+/** Default: everything is allowed and passes through unchanged. */
+export const allowAllInterceptor: Interceptor = {
+  filterList: (_ctx, _kind, items) => items,
+  beforeRequest: () => ALLOW,
+  afterResult: (_ctx, _req, result) => result,
+};
+
+/** What the forwarding layer reports once per request, before the response leaves (the gateway audits it). */
+export interface OperationRecord {
+  time: Date;
+  tenant: string;
+  user: string;
+  sessionId?: string;
+  server: string;
+  method: string;
+  target?: string;
+  decision: 'allow' | 'deny' | 'governed' | 'error';
+  policy?: string;
+  rules?: string[];
+  outcome: 'ok' | 'error' | 'denied' | 'timeout' | 'cancelled';
+  errorMessage?: string;
+  durationMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  operationId?: string;
+  transport: 'http' | 'stdio';
+}
+
+export type OperationSink = (record: OperationRecord) => Promise<void>;

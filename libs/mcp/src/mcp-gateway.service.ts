@@ -1,0 +1,337 @@
+// The downstream side the gateway mounts at /mcp/:server: Streamable HTTP sessions (2025 revisions,
+// Mcp-Session-Id) each forwarding to an upstream hub; launched servers; idle reaping; upstream caps.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/client';
+import { DownstreamSession } from './downstream-session.js';
+import type { Interceptor, OperationSink } from './interceptor.js';
+import { LaunchedServer } from './launched-server.js';
+import { UpstreamHub } from './upstream-hub.js';
+import { silentLogger, type CallerIdentity, type McpLogger, type UpstreamServerConfig } from './types.js';
+
+export interface McpGatewayOptions {
+  servers: readonly UpstreamServerConfig[];
+  interceptor?: Interceptor;
+  onOperation?: OperationSink;
+  logger?: McpLogger;
+  /** Sessions idle this long are closed (their upstream killed). Default 30 min. */
+  idleTimeoutMs?: number;
+  /** Cap on upstream connections (processes) per server. Default 64. */
+  maxUpstreamsPerServer?: number;
+  /** Cap on a request body the endpoint reads itself. Default 4 MiB. */
+  maxBodyBytes?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface HandleOptions {
+  identity: CallerIdentity;
+  /** Body already parsed by a framework; read from the request otherwise. */
+  parsedBody?: unknown;
+  remoteAddress?: string;
+  transport?: 'http' | 'stdio';
+}
+
+interface SessionEntry {
+  session: DownstreamSession;
+  transport: NodeStreamableHTTPServerTransport;
+}
+
+/** A JSON body is needed before a session exists (initialize); this error says what was wrong. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly id: string | number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class McpGateway {
+  private readonly servers = new Map<string, UpstreamServerConfig>();
+  private readonly launched = new Map<string, LaunchedServer>();
+  private readonly sessions = new Map<string, SessionEntry>();
+  /** share: true hubs, keyed by server and tenant. */
+  private readonly sharedHubs = new Map<string, Promise<UpstreamHub>>();
+  private readonly upstreamCount = new Map<string, number>();
+  private readonly logger: McpLogger;
+  private readonly reaper: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(private readonly opts: McpGatewayOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    for (const s of opts.servers) this.servers.set(s.name, s);
+    const idle = opts.idleTimeoutMs ?? 30 * 60_000;
+    this.reaper = setInterval(() => this.reap(idle), Math.max(50, Math.min(idle / 4, 30_000)));
+    this.reaper.unref();
+  }
+
+  has(server: string): boolean {
+    return this.servers.has(server);
+  }
+  serverNames(): string[] {
+    return [...this.servers.keys()];
+  }
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+  /** Pids of running upstream stdio processes (tests check process hygiene with it). */
+  upstreamPids(): number[] {
+    const pids = new Set<number>();
+    for (const { session } of this.sessions.values()) if (session.hub.pid) pids.add(session.hub.pid);
+    return [...pids];
+  }
+
+  async handle(serverName: string, req: IncomingMessage, res: ServerResponse, opts: HandleOptions): Promise<void> {
+    try {
+      const config = this.servers.get(serverName);
+      if (!config)
+        throw new HttpError(
+          404,
+          -32601,
+          `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
+        );
+      const sessionId = header(req, 'mcp-session-id');
+      if (sessionId !== undefined) {
+        const entry = this.sessions.get(sessionId);
+        // A session of another caller is reported exactly like an unknown one.
+        if (!entry || !sameCaller(entry.session.identity, opts.identity) || entry.session.hub.name !== serverName) {
+          throw new HttpError(404, -32001, 'Session not found');
+        }
+        entry.session.lastActivity = Date.now();
+        await entry.transport.handleRequest(req, res, req.method === 'POST' ? await this.body(req, opts) : undefined);
+        return;
+      }
+      if (req.method !== 'POST') throw new HttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      const body = await this.body(req, opts);
+      const init = asInitialize(body);
+      if (!init)
+        throw new HttpError(
+          400,
+          -32000,
+          'Bad Request: no valid session ID provided; open a session with an initialize request',
+        );
+      await this.openSession(config, init, req, res, body, opts);
+    } catch (error) {
+      if (res.headersSent) {
+        this.logger.warn(`mcp ${serverName}: ${(error as Error).message}`);
+        if (!res.writableEnded) res.end();
+        return;
+      }
+      const e =
+        error instanceof HttpError ? error : new HttpError(500, -32603, `Internal error: ${(error as Error).message}`);
+      if (!(error instanceof HttpError)) this.logger.error(`mcp ${serverName}: ${(error as Error).stack ?? error}`);
+      res.writeHead(e.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: e.code, message: e.message }, id: e.id }));
+    }
+  }
+
+  private async openSession(
+    config: UpstreamServerConfig,
+    init: { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities },
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    opts: HandleOptions,
+  ): Promise<void> {
+    const id = randomUUID();
+    const started = performance.now();
+    let hub: UpstreamHub;
+    try {
+      hub = await this.hubFor(config, opts.identity, init);
+    } catch (error) {
+      await this.opts.onOperation?.({
+        time: new Date(),
+        tenant: opts.identity.tenant,
+        user: opts.identity.user,
+        sessionId: id,
+        server: config.name,
+        method: 'initialize',
+        decision: 'error',
+        outcome: 'error',
+        errorMessage: (error as Error).message,
+        durationMs: performance.now() - started,
+        requestBytes: 0,
+        responseBytes: 0,
+        transport: opts.transport ?? 'http',
+      });
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(502, -32603, (error as Error).message, init.id);
+    }
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      onsessionclosed: () => void this.sessions.get(id)?.session.close(),
+    });
+    const session = new DownstreamSession(hub, {
+      id,
+      identity: opts.identity,
+      server: config.name,
+      transport: opts.transport ?? 'http',
+      remoteAddress: opts.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      onclose: () => {
+        this.sessions.delete(id);
+        void transport.close().catch(() => {});
+      },
+    });
+    await session.connect(transport);
+    this.sessions.set(id, { session, transport });
+    await this.opts.onOperation?.({
+      time: new Date(),
+      tenant: opts.identity.tenant,
+      user: opts.identity.user,
+      sessionId: id,
+      server: config.name,
+      method: 'initialize',
+      target: init.clientInfo.name,
+      decision: 'allow',
+      outcome: 'ok',
+      durationMs: performance.now() - started,
+      requestBytes: JSON.stringify(body).length,
+      responseBytes: 0,
+      transport: opts.transport ?? 'http',
+    });
+    await transport.handleRequest(req, res, body);
+  }
+
+  private async hubFor(
+    config: UpstreamServerConfig,
+    identity: CallerIdentity,
+    init: { clientInfo: Implementation; capabilities: ClientCapabilities },
+  ): Promise<UpstreamHub> {
+    if (config.share) {
+      const key = `${config.name}\u0000${identity.tenant}`;
+      let pending = this.sharedHubs.get(key);
+      if (pending) {
+        const hub = await pending.catch(() => undefined);
+        if (hub && !hub.isClosed) return hub;
+      }
+      pending = this.openHub(config, init);
+      this.sharedHubs.set(key, pending);
+      pending.then(
+        (hub) => {
+          const onclose = hub.onclose;
+          hub.onclose = () => {
+            onclose?.();
+            if (this.sharedHubs.get(key) === pending) this.sharedHubs.delete(key);
+          };
+        },
+        () => this.sharedHubs.delete(key),
+      );
+      return pending;
+    }
+    return this.openHub(config, init);
+  }
+
+  private async openHub(
+    config: UpstreamServerConfig,
+    init: { clientInfo: Implementation; capabilities: ClientCapabilities },
+  ): Promise<UpstreamHub> {
+    const count = this.upstreamCount.get(config.name) ?? 0;
+    const max = this.opts.maxUpstreamsPerServer ?? 64;
+    if (count >= max)
+      throw new HttpError(
+        503,
+        -32000,
+        `Too many upstream connections for '${config.name}' (limit ${max}); close idle sessions or raise the limit`,
+      );
+    this.upstreamCount.set(config.name, count + 1);
+    try {
+      const url = config.launch ? await this.launcher(config).url() : undefined;
+      const hub = await UpstreamHub.open({
+        server: config,
+        url,
+        clientInfo: init.clientInfo,
+        capabilities: init.capabilities,
+        logger: this.logger,
+      });
+      const onclose = hub.onclose;
+      hub.onclose = () => {
+        onclose?.();
+        this.upstreamCount.set(config.name, (this.upstreamCount.get(config.name) ?? 1) - 1);
+      };
+      return hub;
+    } catch (error) {
+      this.upstreamCount.set(config.name, (this.upstreamCount.get(config.name) ?? 1) - 1);
+      throw error;
+    }
+  }
+
+  private launcher(config: UpstreamServerConfig): LaunchedServer {
+    let l = this.launched.get(config.name);
+    if (!l) {
+      if (!config.launch || !config.url) throw new Error(`server '${config.name}': launch needs a url`);
+      l = new LaunchedServer({ name: config.name, launch: config.launch, url: config.url, logger: this.logger });
+      this.launched.set(config.name, l);
+    }
+    return l;
+  }
+
+  private async body(req: IncomingMessage, opts: HandleOptions): Promise<unknown> {
+    if (opts.parsedBody !== undefined) return opts.parsedBody;
+    const limit = this.opts.maxBodyBytes ?? 4 * 1024 * 1024;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new HttpError(413, -32600, `Request body exceeds ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (error) {
+      throw new HttpError(400, -32700, `Parse error: ${(error as Error).message}`);
+    }
+  }
+
+  private reap(idleMs: number): void {
+    const now = Date.now();
+    for (const { session } of this.sessions.values()) {
+      if (!session.busy && now - session.lastActivity > idleMs) {
+        this.logger.info(`closing idle session ${session.id}`, { server: session.hub.name });
+        void session.close();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.reaper);
+    await Promise.all([...this.sessions.values()].map(({ session }) => session.close()));
+    await Promise.all([...this.sharedHubs.values()].map((p) => p.then((h) => h.close()).catch(() => {})));
+    await Promise.all([...this.launched.values()].map((l) => l.stop()));
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function sameCaller(a: CallerIdentity, b: CallerIdentity): boolean {
+  return a.tenant === b.tenant && a.user === b.user;
+}
+
+function asInitialize(
+  body: unknown,
+): { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities } | undefined {
+  const msg = Array.isArray(body) && body.length === 1 ? body[0] : body;
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as {
+    method?: unknown;
+    id?: unknown;
+    params?: { clientInfo?: Implementation; capabilities?: ClientCapabilities };
+  };
+  if (m.method !== 'initialize' || (typeof m.id !== 'string' && typeof m.id !== 'number')) return undefined;
+  return {
+    id: m.id,
+    clientInfo: m.params?.clientInfo ?? { name: 'unknown', version: '0' },
+    capabilities: m.params?.capabilities ?? {},
+  };
+}

@@ -1,0 +1,211 @@
+// One upstream connection (SDK Client) and the downstream sessions attached to it: one session by default,
+// every session of a tenant with `share: true`. The hub routes what the upstream originates (server->client
+// requests, notifications) to the right session; responses never need routing because each forwarded request is
+// a promise of the session handler that issued it.
+import {
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type Implementation,
+  type JSONRPCRequest,
+  type Notification,
+  type ServerCapabilities,
+  type StandardSchemaV1,
+  type Transport,
+} from '@modelcontextprotocol/client';
+import { StdioProcessTransport } from './stdio-process.transport.js';
+import type { McpResult } from './interceptor.js';
+import type { McpLogger, UpstreamServerConfig } from './types.js';
+
+/** Accepts any result object unchanged, so unknown fields and `_meta` survive forwarding. */
+export const passthroughResult: StandardSchemaV1<McpResult, McpResult> = {
+  '~standard': {
+    version: 1,
+    vendor: 'atom-gov',
+    validate: (value) =>
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? { value: value as McpResult }
+        : { issues: [{ message: 'result must be an object' }] },
+  },
+};
+
+/** The side of a downstream session the hub talks to. */
+export interface HubSession {
+  readonly id: string;
+  /** Resource URIs this session subscribed to (routes notifications/resources/updated). */
+  readonly subscriptions: Set<string>;
+  requestFromUpstream(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    relatedRequestId?: string | number,
+  ): Promise<McpResult>;
+  notifyFromUpstream(notification: Notification, relatedRequestId?: string | number): void;
+  upstreamClosed(): void;
+}
+
+export interface OpenHubOptions {
+  server: UpstreamServerConfig;
+  /** Resolved url for HTTP upstreams (launched servers have a runtime port). */
+  url?: string;
+  clientInfo: Implementation;
+  capabilities: ClientCapabilities;
+  logger: McpLogger;
+  connectTimeoutMs?: number;
+}
+
+interface InFlight {
+  session: HubSession;
+  requestId: string | number;
+}
+
+export class UpstreamHub {
+  readonly sessions = new Set<HubSession>();
+  /** Forwarded requests not yet answered, oldest first. */
+  private readonly inFlight: InFlight[] = [];
+  private closed = false;
+  onclose?: () => void;
+
+  private constructor(
+    readonly client: Client,
+    private readonly transport: Transport,
+    readonly name: string,
+    private readonly logger: McpLogger,
+  ) {}
+
+  static async open(opts: OpenHubOptions): Promise<UpstreamHub> {
+    const { server, logger } = opts;
+    const transport = createTransport(server, opts.url, logger);
+    const client = new Client(opts.clientInfo, { capabilities: opts.capabilities });
+    const hub = new UpstreamHub(client, transport, server.name, logger);
+    client.fallbackRequestHandler = (request, ctx) => hub.routeRequest(request, ctx.mcpReq.signal);
+    client.fallbackNotificationHandler = async (notification) => hub.routeNotification(notification);
+    client.onclose = () => hub.onUpstreamClosed();
+    client.onerror = (error) => logger.warn(`upstream '${server.name}': ${error.message}`, { server: server.name });
+    try {
+      await client.connect(transport, { timeout: opts.connectTimeoutMs ?? 30_000 });
+    } catch (error) {
+      await transport.close().catch(() => {});
+      throw new Error(`cannot connect to upstream '${server.name}': ${(error as Error).message}`, { cause: error });
+    }
+    return hub;
+  }
+
+  get serverInfo(): Implementation {
+    return this.client.getServerVersion() ?? { name: this.name, version: '0.0.0' };
+  }
+  get capabilities(): ServerCapabilities {
+    return this.client.getServerCapabilities() ?? {};
+  }
+  get instructions(): string | undefined {
+    return this.client.getInstructions();
+  }
+  get pid(): number | undefined {
+    return this.transport instanceof StdioProcessTransport ? this.transport.pid : undefined;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  attach(session: HubSession): void {
+    this.sessions.add(session);
+  }
+
+  /** Detaches a session; the upstream closes with its last session. */
+  async detach(session: HubSession): Promise<void> {
+    this.sessions.delete(session);
+    for (let i = this.inFlight.length - 1; i >= 0; i--)
+      if (this.inFlight[i]!.session === session) this.inFlight.splice(i, 1);
+    if (this.sessions.size === 0) await this.close();
+  }
+
+  /** Sends a request upstream on behalf of a session; progress and cancellation travel with it. */
+  async forward(
+    session: HubSession,
+    downstreamId: string | number,
+    request: { method: string; params?: Record<string, unknown> },
+    options: { signal: AbortSignal; onprogress?: (progress: Record<string, unknown>) => void; timeoutMs: number },
+  ): Promise<McpResult> {
+    const entry: InFlight = { session, requestId: downstreamId };
+    this.inFlight.push(entry);
+    try {
+      return await this.client.request(request as never, passthroughResult, {
+        signal: options.signal,
+        onprogress: options.onprogress as never,
+        timeout: options.timeoutMs,
+        resetTimeoutOnProgress: true,
+      });
+    } finally {
+      const i = this.inFlight.indexOf(entry);
+      if (i >= 0) this.inFlight.splice(i, 1);
+    }
+  }
+
+  async notify(notification: Notification): Promise<void> {
+    await this.client.notification(notification);
+  }
+
+  /**
+   * A server->client request (sampling, elicitation, roots) goes to the session whose request is in flight
+   * (the newest: nested tool calls answer the innermost first); with none, to the only session.
+   */
+  private routeRequest(request: JSONRPCRequest, signal: AbortSignal): Promise<McpResult> {
+    const current = this.inFlight.at(-1);
+    if (current) return current.session.requestFromUpstream(request, signal, current.requestId);
+    if (this.sessions.size === 1) return [...this.sessions][0]!.requestFromUpstream(request, signal);
+    return Promise.reject(new Error(`no session to route '${request.method}' to`));
+  }
+
+  private routeNotification(notification: Notification): void {
+    const method = notification.method;
+    if (method === 'notifications/resources/updated') {
+      const uri = (notification.params as { uri?: string } | undefined)?.uri;
+      for (const s of this.sessions)
+        if (this.sessions.size === 1 || (uri !== undefined && s.subscriptions.has(uri)))
+          s.notifyFromUpstream(notification);
+      return;
+    }
+    if (method === 'notifications/message') {
+      const current = this.inFlight.at(-1);
+      if (current && this.sessions.size > 1) return current.session.notifyFromUpstream(notification, current.requestId);
+    }
+    for (const s of this.sessions) s.notifyFromUpstream(notification);
+  }
+
+  private onUpstreamClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.logger.warn(`upstream '${this.name}' connection closed`, { server: this.name });
+    this.inFlight.length = 0;
+    for (const s of [...this.sessions]) s.upstreamClosed();
+    this.onclose?.();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.();
+    await this.client.close().catch(() => {});
+    await this.transport.close().catch(() => {});
+  }
+}
+
+function createTransport(server: UpstreamServerConfig, url: string | undefined, logger: McpLogger): Transport {
+  if (server.transport === 'stdio') {
+    if (!server.command) throw new Error(`server '${server.name}': stdio transport needs a command`);
+    return new StdioProcessTransport({
+      command: server.command,
+      args: server.args,
+      env: server.env,
+      cwd: server.cwd,
+      name: server.name,
+      logger,
+    });
+  }
+  const target = url ?? server.url;
+  if (!target) throw new Error(`server '${server.name}': ${server.transport} transport needs a url`);
+  const requestInit = { headers: server.headers };
+  return server.transport === 'sse'
+    ? new SSEClientTransport(new URL(target), { requestInit })
+    : new StreamableHTTPClientTransport(new URL(target), { requestInit });
+}
