@@ -1,7 +1,8 @@
 // Shared real services for the Jest suite. Each entry starts one service and returns its stop function.
 import { startPostgres } from './postgres.js';
+import { startRedis } from './redis.js';
 type Stop = () => Promise<void>;
-const starters: Array<() => Promise<Stop>> = [startPostgres];
+const starters: Array<() => Promise<Stop>> = [startRedis, startPostgres];
 const stops: Stop[] = [];
 
 export async function startSuiteServices(): Promise<void> {
