@@ -248,7 +248,9 @@ export class DownstreamSession implements HubSession {
   }
 
   upstreamClosed(): void {
-    void this.close();
+    // Let the calls in flight answer with their connection-closed errors first, then end the session so the
+    // assistant re-initializes (and gets a fresh upstream).
+    setTimeout(() => void this.close(), 250).unref();
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,8 @@ export interface McpGatewayOptions {
   /** Cap on a request body the endpoint reads itself. Default 4 MiB. */
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
+  /** Called once a session has closed and its upstream was released. */
+  onSessionClosed?: (sessionId: string, server: string) => void;
 }
 
 export interface HandleOptions {
@@ -82,6 +84,11 @@ export class McpGateway {
     const pids = new Set<number>();
     for (const { session } of this.sessions.values()) if (session.hub.pid) pids.add(session.hub.pid);
     return [...pids];
+  }
+
+  /** Pid (= process group) of a gateway-launched server, when running. */
+  launchedPid(server: string): number | undefined {
+    return this.launched.get(server)?.pid;
   }
 
   async handle(serverName: string, req: IncomingMessage, res: ServerResponse, opts: HandleOptions): Promise<void> {
@@ -177,6 +184,7 @@ export class McpGateway {
       onclose: () => {
         this.sessions.delete(id);
         void transport.close().catch(() => {});
+        this.opts.onSessionClosed?.(id, config.name);
       },
     });
     await session.connect(transport);
