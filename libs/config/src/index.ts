@@ -40,3 +40,5 @@ export type {
   Transport,
 } from './types.js';
 export { DEFAULT_LEVELS, PERIOD_MS, parseDuration, parsePercent, parseQuotaAmount, parseRate } from './values.js';
+export { type CheckResult, checkConfig, displayPath } from './check.js';
+export { STARTER_CONFIG, StarterExistsError, writeStarterConfig } from './starter.js';

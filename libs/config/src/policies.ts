@@ -117,7 +117,7 @@ class DocScope {
     if (!p.ok) this.error(path, p.message);
     return p.ok ? p.value : undefined;
   }
-  duration(value: string | undefined, path: PathSegment[], fallback: number): number {
+  duration(value: string | number | undefined, path: PathSegment[], fallback: number): number {
     if (value === undefined) return fallback;
     const d = parseDuration(value);
     return d.ok ? d.value : fallback; // the schema already reported a bad duration
@@ -183,7 +183,7 @@ function approvalAction(
   raw: {
     approvers: string[];
     min_approvals?: number | undefined;
-    timeout?: string | undefined;
+    timeout?: string | number | undefined;
     on_timeout?: 'deny' | 'allow' | undefined;
   },
   path: PathSegment[],

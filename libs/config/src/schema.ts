@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { parseDuration, parseRate } from './values.js';
 
 const fromParser =
-  (parse: (v: unknown) => { ok: true } | { ok: false; message: string }) => (value: string, ctx: z.RefinementCtx) => {
+  (parse: (v: unknown) => { ok: true } | { ok: false; message: string }) =>
+  <T>(value: T, ctx: z.RefinementCtx<T>) => {
     const r = parse(value);
     if (!r.ok) ctx.addIssue({ code: 'custom', message: r.message, input: value });
   };
@@ -15,7 +16,7 @@ const rate = z
   .superRefine(fromParser(parseRate))
   .meta({ description: 'A rate: <count>/<period>, e.g. 100/hour (second, minute, hour, day, week, month)' });
 const duration = z
-  .string()
+  .union([z.string(), z.number()])
   .superRefine(fromParser(parseDuration))
   .meta({ description: 'A duration such as 30s, 30m, 1h, 1h30m, 2d' });
 /** `80%` or a named threshold level; the level is checked against the level table during normalisation. */

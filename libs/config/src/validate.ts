@@ -102,7 +102,14 @@ export function validateDoc<T>(
   const result = schema.safeParse(value);
   if (result.success) return { ok: true, data: result.data };
   const issues: ConfigIssue[] = [];
-  for (const issue of result.error.issues) convert(issue as ZodIssueLike, schema, src, value, base, issues);
+  const raw = result.error.issues as ZodIssueLike[];
+  // An object with an unknown key also fails its "needs at least one of" refinement; the unknown
+  // key is the real problem, so the follow-on message is dropped.
+  const unknownAt = new Set(raw.filter((i) => i.code === 'unrecognized_keys').map((i) => JSON.stringify(i.path)));
+  for (const issue of raw) {
+    if (issue.code === 'custom' && unknownAt.has(JSON.stringify(issue.path))) continue;
+    convert(issue, schema, src, value, base, issues);
+  }
   return { ok: false, issues: dedupe(issues) };
 }
 
