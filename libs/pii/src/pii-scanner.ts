@@ -1,0 +1,385 @@
+import { createHmac } from 'node:crypto';
+import safeRegex from 'safe-regex2';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { normalizeText, toOriginalRange } from './normalize.js';
+import {
+  BUILTIN_RECOGNIZERS,
+  digitClusters,
+  execAll,
+  SECRET_KEY_RE,
+  nearContext,
+  secretValueOk,
+  type Candidate,
+  type Recognizer,
+  type ScanContext,
+} from './recognizers.js';
+import {
+  BUILTIN_PII_KINDS,
+  PiiConfigError,
+  type CustomPiiPattern,
+  type PiiAction,
+  type PiiFinding,
+  type PiiJsonReport,
+  type PiiKind,
+  type PiiOutcome,
+  type PiiScannerOptions,
+  type PiiSummary,
+  type RedactionStyle,
+} from './pii.types.js';
+
+export interface PiiScanner {
+  /** Enabled kinds (built-in and custom), in a stable order. */
+  readonly kinds: readonly PiiKind[];
+  /** Findings in `text`; `context` is a label for the whole string (e.g. its JSON key) that counts as context. */
+  scanText(text: string, context?: string): PiiFinding[];
+  /** Findings in every string leaf (and key) of a decoded JSON value; strings holding JSON are decoded and scanned. */
+  scanJson(value: unknown): PiiJsonReport;
+  redactText(text: string, context?: string): { text: string; summary: PiiSummary };
+  /** A redacted copy (the input is not modified). Redacted numbers become strings. */
+  redactJson(value: unknown): { value: unknown; summary: PiiSummary };
+  /** Carry out the configured action on a string or JSON value. */
+  apply(value: unknown): PiiOutcome;
+}
+
+const KIND_ALIASES: Readonly<Record<string, string>> = { secrets: 'secret', ip: 'ip_address', cc: 'credit_card' };
+const PARTIAL_KINDS = new Set(['ssn', 'credit_card', 'phone', 'iban']);
+const NUMBER_KINDS = new Set(['ssn', 'credit_card', 'phone', 'ip_address']);
+const MIN_TEXT = 6; // shorter strings cannot hold any built-in kind (a@b.co, 1.2.3.4)
+const MAX_JSON_NESTING = 4; // JSON inside a string inside JSON...: deeper strings are scanned as text
+
+/** Summarise findings as kinds and counts only. */
+export function summarize(findings: readonly PiiFinding[]): PiiSummary {
+  const counts: Partial<Record<PiiKind, number>> = {};
+  for (const f of findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+  return { found: findings.length > 0, total: findings.length, counts };
+}
+
+// safe-regex2's parser does not know lookbehind; a lookahead has the same star height.
+export function isSafePattern(re: RegExp | string): boolean {
+  const source = typeof re === 'string' ? re : re.source;
+  return safeRegex(source.replace(/\(\?<([=!])/g, '(?$1'));
+}
+
+function customRecognizer(p: CustomPiiPattern): Recognizer {
+  const where = `custom PII pattern '${p.name}'`;
+  if (!/^[a-z][a-z0-9_]{0,39}$/.test(p.name)) {
+    throw new PiiConfigError(`${where}: name must be lower-case letters, digits or '_' (e.g. employee_id)`);
+  }
+  if ((BUILTIN_PII_KINDS as readonly string[]).includes(p.name)) {
+    throw new PiiConfigError(`${where}: '${p.name}' is a built-in kind; enable it in kinds instead`);
+  }
+  const flags = p.flags ?? '';
+  if (!/^[imsu]*$/.test(flags))
+    throw new PiiConfigError(`${where}: flags may only contain i, m, s, u (got '${flags}')`);
+  let re: RegExp;
+  try {
+    re = new RegExp(p.pattern, `${flags}g`);
+  } catch (err) {
+    throw new PiiConfigError(`${where}: invalid regular expression: ${(err as Error).message}`);
+  }
+  if (!isSafePattern(re)) {
+    throw new PiiConfigError(
+      `${where}: pattern may backtrack catastrophically (a quantifier inside a repeated group, or more than 25 ` +
+        `repetitions); rewrite it without nested quantifiers, e.g. '(\\d{3}-)+' -> '[\\d-]{4,40}'`,
+    );
+  }
+  if (new RegExp(p.pattern, flags).test('')) throw new PiiConfigError(`${where}: pattern matches the empty string`);
+  const context = p.context?.length
+    ? new RegExp(p.context.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'i')
+    : undefined;
+  return {
+    kind: p.name,
+    patterns: [re],
+    scan(text, ctx, out) {
+      for (const m of execAll(re, text)) {
+        if (m[0].length === 0) continue;
+        const start = m.index;
+        const end = start + m[0].length;
+        if (context && !nearContext(text, start, end, context, ctx.hint)) continue;
+        out.push({ kind: p.name, label: p.name, start, end, confidence: 0.9, canonical: m[0] });
+      }
+    },
+  };
+}
+
+function resolveKinds(kinds: readonly string[] | undefined): string[] {
+  const known = BUILTIN_PII_KINDS as readonly string[];
+  const out: string[] = [];
+  for (const k of kinds ?? known) {
+    const kind = KIND_ALIASES[k] ?? k;
+    if (!known.includes(kind)) {
+      throw new PiiConfigError(`unknown PII kind '${k}' (known: ${known.join(', ')}; custom patterns go under custom)`);
+    }
+    if (!out.includes(kind)) out.push(kind);
+  }
+  return out;
+}
+
+// Highest confidence first, then longest; a finding that overlaps an accepted one is dropped.
+function resolveOverlaps(cands: Candidate[]): Candidate[] {
+  if (cands.length < 2) return cands;
+  const ordered = [...cands].sort((a, b) => b.confidence - a.confidence || b.end - b.start - (a.end - a.start));
+  const kept: Candidate[] = [];
+  for (const c of ordered) if (!kept.some((k) => c.start < k.end && k.start < c.end)) kept.push(c);
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+interface Located extends PiiFinding {
+  canonical: string;
+}
+
+type JsonPathPart = string | number;
+
+function pathToString(parts: readonly JsonPathPart[]): string {
+  let s = '$';
+  for (const p of parts) {
+    if (typeof p === 'number') s += `[${p}]`;
+    else if (p === '<json>') s += '<json>';
+    else if (p.startsWith('{') && p.endsWith('}')) s += p;
+    else s += /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
+  }
+  return s;
+}
+
+export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
+  const builtinKinds = resolveKinds(options.kinds);
+  const customs = (options.custom ?? []).map(customRecognizer);
+  const recognizers: Recognizer[] = [...builtinKinds.map((k) => BUILTIN_RECOGNIZERS[k] as Recognizer), ...customs];
+  const kinds: PiiKind[] = recognizers.map((r) => r.kind);
+  const duplicate = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (duplicate) throw new PiiConfigError(`custom PII pattern '${duplicate}' is defined twice`);
+  const action: PiiAction = options.action ?? 'redact';
+  const style: RedactionStyle = options.style ?? 'mask';
+  const minConfidence = options.minConfidence ?? 0.5;
+  const scanKeys = options.scanKeys ?? true;
+  const region = (options.defaultPhoneRegion ?? 'US').toUpperCase() as CountryCode;
+  if (!['redact', 'block', 'alert'].includes(action)) {
+    throw new PiiConfigError(`PII action must be redact, block or alert (got '${String(action)}')`);
+  }
+  if (!['mask', 'partial', 'hash'].includes(style)) {
+    throw new PiiConfigError(`PII redaction style must be mask, partial or hash (got '${String(style)}')`);
+  }
+  let hashKey: Buffer | undefined;
+  if (style === 'hash') {
+    hashKey = options.hashKey === undefined ? undefined : Buffer.from(options.hashKey);
+    if (!hashKey || hashKey.length < 16) {
+      throw new PiiConfigError(
+        'PII redaction style hash needs hashKey of at least 16 bytes (keep it secret and stable)',
+      );
+    }
+  }
+  const secretEnabled = builtinKinds.includes('secret');
+  const needClusters = builtinKinds.some((k) => NUMBER_KINDS.has(k));
+  const hasCustom = customs.length > 0;
+
+  function locate(text: string, hint: string): Located[] {
+    const out: Candidate[] = [];
+    const trimmedHint = hint.toLowerCase();
+    if (secretEnabled && trimmedHint && SECRET_KEY_RE.test(trimmedHint)) {
+      // The key says it is a secret ("password", "api_key"): the whole value is, unless it is a placeholder.
+      const value = text.trim();
+      if (secretValueOk(value, false, true)) {
+        const start = text.indexOf(value);
+        return [
+          {
+            kind: 'secret',
+            label: 'secret_by_key',
+            start,
+            end: start + value.length,
+            confidence: 0.85,
+            canonical: value,
+          },
+        ];
+      }
+    }
+    if (text.length < MIN_TEXT && !hasCustom) return [];
+    const normalized = normalizeText(text);
+    const ctx: ScanContext = {
+      hint: trimmedHint,
+      region,
+      clusters: needClusters ? digitClusters(normalized.text) : [],
+    };
+    for (const r of recognizers) r.scan(normalized.text, ctx, out);
+    if (out.length === 0) return [];
+    const located: Located[] = [];
+    for (const c of resolveOverlaps(out)) {
+      if (c.confidence < minConfidence) continue;
+      const [start, end] = toOriginalRange(normalized, c.start, c.end);
+      located.push({
+        kind: c.kind,
+        label: c.label,
+        start,
+        end,
+        confidence: Math.min(1, c.confidence),
+        canonical: c.canonical,
+      });
+    }
+    return located;
+  }
+
+  function replacement(original: string, f: Located): string {
+    if (style === 'hash' && hashKey) {
+      const mac = createHmac('sha256', hashKey).update(`${f.kind}:${f.canonical}`).digest('hex').slice(0, 12);
+      return `[REDACTED:${f.kind}:hmac-${mac}]`;
+    }
+    if (style === 'partial') {
+      if (PARTIAL_KINDS.has(f.kind)) {
+        let keep = 4;
+        let s = '';
+        for (let i = original.length - 1; i >= 0; i--) {
+          const ch = original[i] as string;
+          if (/[A-Za-z0-9]/.test(ch) || /\p{Nd}/u.test(ch)) {
+            s = (keep > 0 ? ch : '*') + s;
+            keep--;
+          } else s = ch + s;
+        }
+        return s;
+      }
+      if (f.kind === 'email') {
+        const at = original.lastIndexOf('@');
+        return `${original.slice(0, 1)}***${original.slice(at)}`;
+      }
+    }
+    return options.mask === 'stars' ? '****' : `[REDACTED:${f.kind}]`;
+  }
+
+  function redactWith(text: string, found: readonly Located[]): string {
+    let out = '';
+    let last = 0;
+    for (const f of found) {
+      out += text.slice(last, f.start) + replacement(text.slice(f.start, f.end), f);
+      last = f.end;
+    }
+    return out + text.slice(last);
+  }
+
+  const publicFinding = (f: Located, path?: string): PiiFinding => {
+    const { canonical: _canonical, ...rest } = f;
+    return path === undefined ? rest : { ...rest, path };
+  };
+
+  function tryJson(text: string): { ok: true; value: unknown } | { ok: false } {
+    // Look at the first and last non-blank characters without copying the string.
+    let i = 0;
+    let j = text.length - 1;
+    while (i <= j && text.charCodeAt(i) <= 32) i++;
+    while (j >= i && text.charCodeAt(j) <= 32) j--;
+    const first = text[i];
+    const last = text[j];
+    if (!((first === '{' && last === '}') || (first === '[' && last === ']'))) return { ok: false };
+    try {
+      return { ok: true, value: JSON.parse(text) as unknown };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  // One walker for scanning and redacting: returns the (possibly) redacted value and appends findings.
+  function walk(
+    value: unknown,
+    parts: JsonPathPart[],
+    hint: string,
+    nesting: number,
+    findings: PiiFinding[],
+    redact: boolean,
+  ): unknown {
+    if (typeof value === 'string') {
+      if (nesting < MAX_JSON_NESTING) {
+        const parsed = tryJson(value);
+        if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null) {
+          const before = findings.length;
+          parts.push('<json>');
+          const inner = walk(parsed.value, parts, hint, nesting + 1, findings, redact);
+          parts.pop();
+          if (!redact || findings.length === before) return value;
+          return JSON.stringify(inner, null, value.includes('\n') ? 2 : undefined);
+        }
+      }
+      const found = locate(value, hint);
+      if (found.length === 0) return value;
+      const path = pathToString(parts);
+      for (const f of found) findings.push(publicFinding(f, path));
+      return redact ? redactWith(value, found) : value;
+    }
+    if (typeof value === 'number' || typeof value === 'bigint') {
+      // Identifiers stored as JSON numbers (a card number, an SSN under key "ssn").
+      if (typeof value === 'number' && (!Number.isInteger(value) || Math.abs(value) < 1_000_000)) return value;
+      const text = String(value);
+      const found = locate(text, hint);
+      if (found.length === 0) return value;
+      const path = pathToString(parts);
+      for (const f of found) findings.push(publicFinding(f, path));
+      return redact ? redactWith(text, found) : value;
+    }
+    if (Array.isArray(value)) {
+      const out = redact ? new Array<unknown>(value.length) : undefined;
+      for (let i = 0; i < value.length; i++) {
+        parts.push(i);
+        const r = walk(value[i], parts, hint, nesting, findings, redact);
+        parts.pop();
+        if (out) out[i] = r;
+      }
+      return out ?? value;
+    }
+    if (typeof value === 'object' && value !== null) {
+      const out: Record<string, unknown> | undefined = redact ? {} : undefined;
+      const obj = value as Record<string, unknown>;
+      for (const key in obj) {
+        if (!Object.hasOwn(obj, key)) continue;
+        const child = obj[key];
+        let outKey = key;
+        let pathKey = key;
+        if (scanKeys && key.length >= MIN_TEXT) {
+          const found = locate(key, '');
+          if (found.length > 0) {
+            // Paths are logged: never put the PII key itself into one.
+            pathKey = found.reduce((k, f) => k.replace(key.slice(f.start, f.end), `[REDACTED:${f.kind}]`), key);
+            for (const f of found) findings.push(publicFinding(f, pathToString([...parts, `{${pathKey}}`])));
+            outKey = redactWith(key, found);
+            if (out) {
+              let n = 2;
+              const base = outKey;
+              while (Object.hasOwn(out, outKey)) outKey = `${base}~${n++}`;
+            }
+          }
+        }
+        parts.push(pathKey);
+        const r = walk(child, parts, key, nesting, findings, redact);
+        parts.pop();
+        if (out) out[outKey] = r;
+      }
+      return out ?? value;
+    }
+    return value;
+  }
+
+  const scanner: PiiScanner = {
+    kinds,
+    scanText(text, context = '') {
+      return locate(text, context).map((f) => publicFinding(f));
+    },
+    scanJson(value) {
+      const findings: PiiFinding[] = [];
+      walk(value, [], '', 0, findings, false);
+      return { findings, summary: summarize(findings) };
+    },
+    redactText(text, context = '') {
+      const found = locate(text, context);
+      return { text: found.length ? redactWith(text, found) : text, summary: summarize(found) };
+    },
+    redactJson(value) {
+      const findings: PiiFinding[] = [];
+      const out = walk(value, [], '', 0, findings, true);
+      return { value: out, summary: summarize(findings) };
+    },
+    apply(value) {
+      if (action === 'redact') {
+        const r = scanner.redactJson(value);
+        return { action, blocked: false, value: r.value, summary: r.summary };
+      }
+      const { summary } = scanner.scanJson(value);
+      return { action, blocked: action === 'block' && summary.found, value, summary };
+    },
+  };
+  return scanner;
+}
