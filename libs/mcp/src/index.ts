@@ -24,3 +24,4 @@ export {
   type McpLogger,
   type UpstreamServerConfig,
 } from './types.js';
+export { BRIDGE_UNAVAILABLE, runStdioBridge, type StdioBridgeOptions } from './stdio-bridge.js';

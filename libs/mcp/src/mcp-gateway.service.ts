@@ -100,6 +100,9 @@ export class McpGateway {
           -32601,
           `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
         );
+      // The stdio bridge marks its sessions (informational: audit records say how the assistant connected).
+      if (opts.transport === undefined)
+        opts = { ...opts, transport: header(req, 'x-atom-gov-transport') === 'stdio' ? 'stdio' : 'http' };
       const sessionId = header(req, 'mcp-session-id');
       if (sessionId !== undefined) {
         const entry = this.sessions.get(sessionId);
