@@ -2,7 +2,7 @@
 // and return one deep-frozen AtomGovConfig, or throw a ConfigError listing every problem.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
 import { ConfigError, type ConfigIssue, sortIssues } from './errors.js';
 import {
@@ -345,7 +345,7 @@ function checkUniqueRuleNames(rules: PolicyRule[], issues: ConfigIssue[]): void 
         line: rule.source.line,
         column: rule.source.column,
         path: rule.source.path,
-        message: `duplicate policy name '${rule.name}' (also defined at ${relative(process.cwd(), prior.source.file) || prior.source.file}:${prior.source.line})`,
+        message: `duplicate policy name '${rule.name}' (also defined at ${prior.source.file}:${prior.source.line})`,
         hint: 'policy names must be unique',
         severity: 'error',
       });

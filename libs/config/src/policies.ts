@@ -108,7 +108,7 @@ class DocScope {
     this.ctx.issues.push(issueAt(this.src, path, message, { severity: 'warning', ...(hint ? { hint } : {}) }));
   }
   source(path: PathSegment[]): SourceRef {
-    const pos = positionOf(this.src, path);
+    const pos = positionOf(this.src, path, true); // the key that starts the rule
     return { file: this.src.file, line: pos.line, column: pos.column, path: formatPath(path) };
   }
   percent(value: string | undefined, path: PathSegment[]): number | undefined {

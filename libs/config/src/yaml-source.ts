@@ -141,5 +141,9 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   }
   // Allow roughly one typo per three characters; beyond that a suggestion is noise.
   const limit = Math.max(2, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? `did you mean '${best}'?` : undefined;
+  if (best !== undefined && bestDistance <= limit) return `did you mean '${best}'?`;
+  // A shortened name (`cloudflare` for `cloudflare_mcp`) is a likely slip too.
+  const lower = word.toLowerCase();
+  const prefixed = word.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(lower)) : undefined;
+  return prefixed !== undefined ? `did you mean '${prefixed}'?` : undefined;
 }
