@@ -2,6 +2,7 @@
 // `{port}` substituted in args/env/url, considered up once its port accepts connections, restarted with
 // exponential backoff when it dies, killed with its whole process group on stop.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { getDefaultEnvironment } from '@modelcontextprotocol/client/stdio';
@@ -15,6 +16,7 @@ export interface LaunchedServerOptions {
   logger: McpLogger;
   readyTimeoutMs?: number;
   maxBackoffMs?: number;
+  createDirs?: string[];
 }
 
 export class LaunchedServer {
@@ -44,6 +46,7 @@ export class LaunchedServer {
 
   private async start(): Promise<string> {
     const { launch, name, logger } = this.opts;
+    for (const dir of this.opts.createDirs ?? []) mkdirSync(dir, { recursive: true });
     this.port ??= launch.port === 'auto' ? await freePort() : launch.port;
     const port = String(this.port);
     const sub = (s: string) => s.replaceAll('{port}', port);

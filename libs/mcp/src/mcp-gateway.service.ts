@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/client';
+import { localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
 import { DownstreamSession } from './downstream-session.js';
 import type { Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
@@ -22,6 +23,10 @@ export interface McpGatewayOptions {
   /** Cap on a request body the endpoint reads itself. Default 4 MiB. */
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
+  /** Host header allowlist (hostnames; DNS rebinding protection). Unset: no Host check. */
+  allowedHosts?: readonly string[];
+  /** Origins (or hostnames) browsers may call from; unset or empty: localhost-class origins only. */
+  allowedOrigins?: readonly string[];
   /** Called once a session has closed and its upstream was released. */
   onSessionClosed?: (sessionId: string, server: string) => void;
 }
@@ -100,6 +105,7 @@ export class McpGateway {
           -32601,
           `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
         );
+      this.checkHostAndOrigin(req);
       // The stdio bridge marks its sessions (informational: audit records say how the assistant connected).
       if (opts.transport === undefined)
         opts = { ...opts, transport: header(req, 'x-atom-gov-transport') === 'stdio' ? 'stdio' : 'http' };
@@ -135,6 +141,21 @@ export class McpGateway {
       if (!(error instanceof HttpError)) this.logger.error(`mcp ${serverName}: ${(error as Error).stack ?? error}`);
       res.writeHead(e.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: e.code, message: e.message }, id: e.id }));
+    }
+  }
+
+  private checkHostAndOrigin(req: IncomingMessage): void {
+    if (this.opts.allowedHosts && this.opts.allowedHosts.length > 0) {
+      const host = validateHostHeader(header(req, 'host'), [...this.opts.allowedHosts]);
+      if (!host.ok) throw new HttpError(403, -32000, `Forbidden: ${host.message}`);
+    }
+    const origin = header(req, 'origin');
+    if (origin !== undefined) {
+      const allowed = this.opts.allowedOrigins?.length
+        ? this.opts.allowedOrigins.map((o) => (o.includes('://') ? new URL(o).hostname : o))
+        : localhostAllowedOrigins();
+      const result = validateOriginHeader(origin, allowed);
+      if (!result.ok) throw new HttpError(403, -32000, `Forbidden: ${result.message}`);
     }
   }
 
@@ -277,7 +298,13 @@ export class McpGateway {
     let l = this.launched.get(config.name);
     if (!l) {
       if (!config.launch || !config.url) throw new Error(`server '${config.name}': launch needs a url`);
-      l = new LaunchedServer({ name: config.name, launch: config.launch, url: config.url, logger: this.logger });
+      l = new LaunchedServer({
+        name: config.name,
+        launch: config.launch,
+        url: config.url,
+        logger: this.logger,
+        createDirs: config.createDirs,
+      });
       this.launched.set(config.name, l);
     }
     return l;

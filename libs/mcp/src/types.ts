@@ -20,6 +20,8 @@ export interface UpstreamServerConfig {
   headers: Record<string, string>;
   launch?: LaunchConfig;
   share: boolean;
+  /** Directories to create before the server starts (e.g. a filesystem sandbox). */
+  createDirs?: string[];
 }
 
 /** Who is calling: resolved by the gateway from an API key, or the configured anonymous identity. */

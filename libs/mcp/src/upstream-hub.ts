@@ -2,6 +2,7 @@
 // every session of a tenant with `share: true`. The hub routes what the upstream originates (server->client
 // requests, notifications) to the right session; responses never need routing because each forwarded request is
 // a promise of the session handler that issued it.
+import { mkdirSync } from 'node:fs';
 import {
   Client,
   SSEClientTransport,
@@ -75,6 +76,7 @@ export class UpstreamHub {
 
   static async open(opts: OpenHubOptions): Promise<UpstreamHub> {
     const { server, logger } = opts;
+    for (const dir of server.createDirs ?? []) mkdirSync(dir, { recursive: true });
     const transport = createTransport(server, opts.url, logger);
     const client = new Client(opts.clientInfo, { capabilities: opts.capabilities });
     const hub = new UpstreamHub(client, transport, server.name, logger);

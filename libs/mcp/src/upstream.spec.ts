@@ -173,3 +173,39 @@ describe('endpoint errors', () => {
     expect(await echo(a.client, 'mine')).toEqual([{ type: 'text', text: 'Echo: mine' }]);
   });
 });
+
+describe('DNS rebinding protection', () => {
+  it('rejects a foreign Host or Origin with 403 and keeps serving', async () => {
+    harness = await startHarness({ servers: [everythingStdio()], allowedHosts: ['127.0.0.1', 'localhost'] });
+    const { request } = await import('node:http');
+    const port = Number(new URL(harness.base).port);
+    const send = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/mcp/everything',
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }));
+      });
+    const evilHost = await send({ host: 'evil.example:80' });
+    expect(evilHost.status).toBe(403);
+    expect(JSON.parse(evilHost.body)).toMatchObject({
+      error: { code: -32000, message: expect.stringContaining('Forbidden') },
+    });
+    const evilOrigin = await send({ host: `127.0.0.1:${port}`, origin: 'https://evil.example' });
+    expect(evilOrigin.status).toBe(403);
+    const a = await connect('everything');
+    expect(await echo(a.client, 'still serving')).toEqual([{ type: 'text', text: 'Echo: still serving' }]);
+  });
+});
