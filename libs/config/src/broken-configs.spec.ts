@@ -34,6 +34,18 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'misspelt top-level block is one error, not also a missing atom_gov',
+    files: 'atom-gov:\n  version: 1\n',
+    expected: ["c.yaml:1:1  atom-gov  unknown key 'atom-gov' (did you mean 'atom_gov'?)"],
+  },
+  {
+    name: 'launch without url',
+    files: 'atom_gov:\n  servers:\n    - name: h\n      launch:\n        command: node\n',
+    expected: [
+      "c.yaml:4:7  atom_gov.servers[0].launch  launch: starts an HTTP server, so server 'h' also needs url: (e.g. http://127.0.0.1:{port}/mcp)",
+    ],
+  },
+  {
     name: 'wrong type',
     files: 'atom_gov:\n  global:\n    audit: yes-please\n',
     expected: ["c.yaml:3:12  atom_gov.global.audit  expected true or false, got 'yes-please'"],

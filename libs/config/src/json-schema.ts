@@ -10,7 +10,9 @@ export const SCHEMA_FILES = {
 
 function toJson(schema: z.ZodType, id: string): string {
   const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any', reused: 'ref' });
-  return `${JSON.stringify({ ...json, $id: id }, null, 2)}\n`;
+  // Top-level `x-...` keys are allowed for shared YAML anchors (the loader drops them).
+  const patternProperties = { '^x-': {} };
+  return `${JSON.stringify({ ...json, $id: id, patternProperties }, null, 2)}\n`;
 }
 
 /** File name -> JSON text, as committed under schema/. */

@@ -408,6 +408,15 @@ describe('interpolation and paths', () => {
     expect(rule(config, 'b').source).toMatchObject({ line: 6, column: 1 });
   });
 
+  it('ignores top-level x- keys, which hold shared YAML anchors', async () => {
+    const dir = writeTree({
+      'c.yaml':
+        'x-node: &node\n  command: node\n  args: [server.js]\natom_gov:\n  servers:\n    - { name: one, <<: *node }\n',
+    });
+    const config = await loadConfig({ configPath: join(dir, 'c.yaml'), env: env(dir) });
+    expect(config.servers[0]).toMatchObject({ name: 'one', command: process.execPath, args: ['server.js'] });
+  });
+
   it('reports a missing config file with a way forward', async () => {
     const dir = writeTree({});
     const error = await loadConfig({ configPath: join(dir, 'none.yaml'), env: env(dir) }).catch((e: unknown) => e);

@@ -68,7 +68,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
     issues.push(issueAt(mainDoc, [], 'expected a map with an atom_gov: block at the top'));
     return fail();
   }
-  const parsedMain = validateDoc(configFileSchema, mainDoc, mainValue);
+  const parsedMain = validateDoc(configFileSchema, mainDoc, withoutExtensions(mainValue));
   if (!parsedMain.ok) issues.push(...parsedMain.issues);
 
   const policyDocs: Array<{ src: SourceDoc; data: RawPolicyFile }> = [];
@@ -77,7 +77,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
     for (const src of docs) {
       const value = interpolate(src, src.value, [], env, issues);
       if (value === null || value === undefined) continue; // an empty document between `---` separators
-      const r = validateDoc(policyFileSchema, src, value);
+      const r = validateDoc(policyFileSchema, src, withoutExtensions(value));
       if (r.ok) policyDocs.push({ src, data: r.data });
       else issues.push(...r.issues);
     }
@@ -256,6 +256,12 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
   };
   const version = configVersion(withoutVersion);
   return deepFreeze({ version, ...withoutVersion });
+}
+
+/** Top-level `x-...` keys are free for YAML anchors shared by the rest of the file (as in Compose files). */
+function withoutExtensions(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !k.startsWith('x-')));
 }
 
 function optional(v: string | undefined): string | undefined {

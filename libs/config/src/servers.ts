@@ -168,7 +168,7 @@ export function normalizeServers(raws: RawServer[], ctx: ServerContext): ServerC
         ),
       );
     }
-    if (raw.url === undefined && stdioSources.length === 0) {
+    if (raw.url === undefined && stdioSources.length === 0 && !raw.launch) {
       ctx.issues.push(
         issueAt(
           ctx.src,

@@ -2,7 +2,7 @@
 // with plain-language messages and nearest-key suggestions.
 import type { z } from 'zod';
 import type { ConfigIssue } from './errors.js';
-import { issueAt, type PathSegment, type SourceDoc, suggest } from './yaml-source.js';
+import { issueAt, nearest, type PathSegment, type SourceDoc, suggest } from './yaml-source.js';
 
 type AnySchema = z.ZodType;
 interface Def {
@@ -106,8 +106,23 @@ export function validateDoc<T>(
   // An object with an unknown key also fails its "needs at least one of" refinement; the unknown
   // key is the real problem, so the follow-on message is dropped.
   const unknownAt = new Set(raw.filter((i) => i.code === 'unrecognized_keys').map((i) => JSON.stringify(i.path)));
+  // A missing key that an unknown sibling is a typo of (`atom-gov:` for `atom_gov:`) is one mistake, not two.
+  const typoed = new Set(
+    raw
+      .filter((i) => i.code === 'unrecognized_keys')
+      .flatMap((i) => {
+        const known = knownKeysAt(schema, i.path as PathSegment[]);
+        return (i.keys ?? []).map((k) => JSON.stringify([...i.path, nearest(k, known)]));
+      }),
+  );
   for (const issue of raw) {
     if (issue.code === 'custom' && unknownAt.has(JSON.stringify(issue.path))) continue;
+    if (
+      issue.code === 'invalid_type' &&
+      typoed.has(JSON.stringify(issue.path)) &&
+      !hasPath(value, issue.path as PathSegment[])
+    )
+      continue;
     convert(issue, schema, src, value, base, issues);
   }
   return { ok: false, issues: dedupe(issues) };

@@ -32,7 +32,7 @@ export interface ParsedFile {
 
 export function parseYamlFile(file: string, text: string): ParsedFile {
   const lines = new LineCounter();
-  const all = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const all = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const issues: ConfigIssue[] = [];
   const docs: SourceDoc[] = [];
   // parseAllDocuments returns an EmptyStream (no docs) for empty text.
@@ -126,6 +126,11 @@ export function issueAt(
     ...(opts.hint ? { hint: opts.hint } : {}),
     severity: opts.severity ?? 'error',
   };
+}
+
+/** The candidate `suggest` would propose, or undefined. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  return /did you mean '(.*)'\?$/.exec(suggest(word, candidates) ?? '')?.[1];
 }
 
 /** "did you mean 'x'?" for the nearest candidate within a small edit distance, else undefined. */

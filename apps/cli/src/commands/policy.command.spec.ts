@@ -3,8 +3,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { runCli } from '../run-cli.js';
 import { initConfig } from './init.command.js';
-import { type CommandOutput, policyCheck } from './policy.command.js';
+import { type CommandOutput, policyCheck, register } from './policy.command.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -54,6 +56,42 @@ describe('atom-gov policy check', () => {
       `${file}:2:3  atom_gov.globl  unknown key 'globl' (did you mean 'global'?)`,
       `${file}:5:20  atom_gov.policies.rate_limit.enforcement  invalid value 'strict': expected one of hard, soft, warn`,
     ]);
+  });
+});
+
+describe('atom-gov policy check through the CLI runner', () => {
+  it('sets exit code 1 for an invalid config and 0 for a valid one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atom-gov-run-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'atom_gov:\n  servers: {}\n');
+    const run = async (file: string) => {
+      const program = new Command('atom-gov');
+      register(program);
+      const before = process.exitCode;
+      const stderr = process.stderr.write;
+      const stdout = process.stdout.write;
+      let text = '';
+      // Capture what a user would see on the terminal.
+      process.stderr.write = process.stdout.write = ((chunk: string) => {
+        text += chunk;
+        return true;
+      }) as typeof process.stderr.write;
+      try {
+        await runCli(program, ['node', 'atom-gov', 'policy', 'check', '--config', file]);
+        return { code: process.exitCode ?? 0, text };
+      } finally {
+        process.stderr.write = stderr;
+        process.stdout.write = stdout;
+        process.exitCode = before;
+      }
+    };
+    const invalid = await run(bad);
+    expect(invalid.code).toBe(1);
+    expect(invalid.text).toContain(`${bad}:2:12  atom_gov.servers  expected a list, got a map`);
+    expect(invalid.text).toContain('atom-gov: the configuration is not valid');
+    const valid = await run(join(repo, 'examples/mcp-governance.yaml'));
+    expect(valid.code).toBe(0);
+    expect(valid.text).toMatch(/^OK: /);
   });
 });
 
