@@ -2,9 +2,19 @@
 // Mcp-Session-Id) each forwarding to an upstream hub; launched servers; idle reaping; upstream caps.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import { Readable } from 'node:stream';
+import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
 import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/client';
-import { localhostAllowedOrigins, validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  localhostAllowedOrigins,
+  validateHostHeader,
+  validateOriginHeader,
+  type McpHttpHandler,
+  type McpRequestContext,
+  type Server,
+} from '@modelcontextprotocol/server';
 import { DownstreamSession } from './downstream-session.js';
 import type { Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
@@ -63,6 +73,9 @@ export class McpGateway {
   /** share: true hubs, keyed by server and tenant. */
   private readonly sharedHubs = new Map<string, Promise<UpstreamHub>>();
   private readonly upstreamCount = new Map<string, number>();
+  /** 2026-07-28 stateless serving, one SDK handler per server; upstreams pooled per server and tenant. */
+  private readonly modernHandlers = new Map<string, McpHttpHandler>();
+  private readonly pooledHubs = new Map<string, Promise<UpstreamHub>>();
   private readonly logger: McpLogger;
   private readonly reaper: NodeJS.Timeout;
   private closing = false;
@@ -123,13 +136,18 @@ export class McpGateway {
       if (req.method !== 'POST') throw new HttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       const body = await this.body(req, opts);
       const init = asInitialize(body);
-      if (!init)
+      if (init) return await this.openSession(config, init, req, res, body, opts);
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      const webRequest = await toWebRequest(req, body, { signal: abort.signal });
+      if (await isLegacyRequest(webRequest, body)) {
         throw new HttpError(
           400,
           -32000,
           'Bad Request: no valid session ID provided; open a session with an initialize request',
         );
-      await this.openSession(config, init, req, res, body, opts);
+      }
+      await this.serveModern(config, webRequest, body, res, opts);
     } catch (error) {
       if (res.headersSent) {
         this.logger.warn(`mcp ${serverName}: ${(error as Error).message}`);
@@ -157,6 +175,67 @@ export class McpGateway {
       const result = validateOriginHeader(origin, allowed);
       if (!result.ok) throw new HttpError(403, -32000, `Forbidden: ${result.message}`);
     }
+  }
+
+  /** 2026-07-28: no session; the SDK entry validates the envelope and headers, our factory forwards. */
+  private async serveModern(
+    config: UpstreamServerConfig,
+    request: Request,
+    body: unknown,
+    res: ServerResponse,
+    opts: HandleOptions,
+  ): Promise<void> {
+    let handler = this.modernHandlers.get(config.name);
+    if (!handler) {
+      handler = createMcpHandler((ctx) => this.modernServer(config, ctx), {
+        legacy: 'reject',
+        onerror: (error) => this.logger.warn(`mcp ${config.name} (2026-07-28): ${error.message}`),
+        maxRequestBodySize: this.opts.maxBodyBytes,
+      });
+      this.modernHandlers.set(config.name, handler);
+    }
+    const authInfo = {
+      token: '',
+      clientId: opts.identity.user,
+      scopes: [],
+      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress },
+    };
+    const response = await handler.fetch(request, { authInfo, parsedBody: body });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) return void res.end();
+    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+  }
+
+  private async modernServer(config: UpstreamServerConfig, ctx: McpRequestContext): Promise<Server> {
+    const extra = ctx.authInfo?.extra as
+      { identity: CallerIdentity; transport?: 'http' | 'stdio'; remoteAddress?: string } | undefined;
+    if (!extra) throw new Error('no caller identity');
+    const key = `${config.name}\u0000${extra.identity.tenant}`;
+    let pending = this.pooledHubs.get(key);
+    let hub = pending ? await pending.catch(() => undefined) : undefined;
+    if (!hub || hub.isClosed) {
+      pending = this.openHub(config, { clientInfo: { name: 'atom-gov', version: '0.1.0' }, capabilities: {} }).then(
+        (h) => {
+          h.keepOpen = true;
+          return h;
+        },
+      );
+      this.pooledHubs.set(key, pending);
+      pending.catch(() => this.pooledHubs.delete(key));
+      hub = await pending;
+    }
+    const session = new DownstreamSession(hub, {
+      id: randomUUID(),
+      identity: extra.identity,
+      server: config.name,
+      transport: extra.transport ?? 'http',
+      remoteAddress: extra.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+    });
+    return session.server;
   }
 
   private async openSession(
@@ -329,6 +408,17 @@ export class McpGateway {
 
   private reap(idleMs: number): void {
     const now = Date.now();
+    for (const [key, pending] of this.pooledHubs) {
+      void pending.then(
+        (hub) => {
+          if (hub.sessions.size === 0 && now - hub.lastUsed > idleMs) {
+            this.pooledHubs.delete(key);
+            void hub.close();
+          }
+        },
+        () => {},
+      );
+    }
     for (const { session } of this.sessions.values()) {
       if (!session.busy && now - session.lastActivity > idleMs) {
         this.logger.info(`closing idle session ${session.id}`, { server: session.hub.name });
@@ -342,7 +432,10 @@ export class McpGateway {
     this.closing = true;
     clearInterval(this.reaper);
     await Promise.all([...this.sessions.values()].map(({ session }) => session.close()));
-    await Promise.all([...this.sharedHubs.values()].map((p) => p.then((h) => h.close()).catch(() => {})));
+    await Promise.all([...this.modernHandlers.values()].map((h) => h.close().catch(() => {})));
+    await Promise.all(
+      [...this.sharedHubs.values(), ...this.pooledHubs.values()].map((p) => p.then((h) => h.close()).catch(() => {})),
+    );
     await Promise.all([...this.launched.values()].map((l) => l.stop()));
   }
 }

@@ -65,6 +65,9 @@ export class UpstreamHub {
   /** Forwarded requests not yet answered, oldest first. */
   private readonly inFlight: InFlight[] = [];
   private closed = false;
+  /** Pooled hubs (2026-07-28 stateless requests) outlive their per-request sessions; the idle reaper closes them. */
+  keepOpen = false;
+  lastUsed = Date.now();
   onclose?: () => void;
 
   private constructor(
@@ -118,7 +121,8 @@ export class UpstreamHub {
     this.sessions.delete(session);
     for (let i = this.inFlight.length - 1; i >= 0; i--)
       if (this.inFlight[i]!.session === session) this.inFlight.splice(i, 1);
-    if (this.sessions.size === 0) await this.close();
+    this.lastUsed = Date.now();
+    if (this.sessions.size === 0 && !this.keepOpen) await this.close();
   }
 
   /** Sends a request upstream on behalf of a session; progress and cancellation travel with it. */
