@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse, parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig, resolveRuntime } from './index.js';
 import type { AtomGovConfig, PolicyRule } from './types.js';
 import { REPO_ROOT, writeTree } from './test-files.js';
@@ -457,5 +459,28 @@ describe('the committed JSON Schemas', () => {
     for (const [name, text] of Object.entries(jsonSchemas())) {
       expect(readFileSync(join(REPO_ROOT, 'schema', name), 'utf8')).toBe(text);
     }
+  });
+
+  it('accept every example for editors, and flag unknown keys', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    const read = (rel: string) => readFileSync(join(REPO_ROOT, rel), 'utf8');
+    const config = ajv.compile(JSON.parse(read('schema/mcp-governance.schema.json')) as object);
+    const policy = ajv.compile(JSON.parse(read('schema/policy.schema.json')) as object);
+    for (const file of [
+      'examples/mcp-governance.yaml',
+      'examples/seed/mcp-governance.yaml',
+      'examples/seed/configuration.yaml',
+    ]) {
+      expect([file, config(parse(read(file)))]).toEqual([file, true]);
+    }
+    for (const dir of ['examples/policies', 'examples/seed/policies']) {
+      for (const name of readdirSync(join(REPO_ROOT, dir))) {
+        for (const doc of parseAllDocuments(read(`${dir}/${name}`))) {
+          expect([name, policy(doc.toJS())]).toEqual([name, true]);
+        }
+      }
+    }
+    expect(config({ atom_gov: { globl: {} } })).toBe(false);
+    expect(policy({ polcy: { name: 'x' } })).toBe(false);
   });
 });
