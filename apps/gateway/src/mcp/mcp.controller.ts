@@ -1,0 +1,38 @@
+// Thin edge: /mcp/:server (POST, GET, DELETE) -> caller identity -> McpGateway (Streamable HTTP, both eras).
+import { All, Controller, Inject, Param, Req, Res } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { resolveCaller } from './caller-identity.js';
+import { McpService } from './mcp.service.js';
+
+type RawRequest = IncomingMessage & { body?: unknown };
+
+@Controller('mcp')
+export class McpController {
+  constructor(@Inject(McpService) private readonly mcp: McpService) {}
+
+  @All(':server')
+  async handle(@Param('server') server: string, @Req() req: RawRequest, @Res() res: ServerResponse): Promise<void> {
+    const caller = resolveCaller(header(req, 'authorization'), this.mcp.options.config.gateway);
+    if (!caller.ok) {
+      res.writeHead(caller.status, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: caller.message }, id: null }));
+      return;
+    }
+    // A framework body parser may already have consumed the stream; hand its result over when it did.
+    const parsedBody = req.body !== undefined && !isEmptyObject(req.body) ? req.body : undefined;
+    await this.mcp.gateway.handle(server, req, res, {
+      identity: caller.identity,
+      parsedBody,
+      remoteAddress: req.socket.remoteAddress,
+    });
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}

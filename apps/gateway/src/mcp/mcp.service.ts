@@ -1,0 +1,71 @@
+// Owns the McpGateway for the configured servers and turns each operation record into a durable audit event.
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { AtomGovConfig } from '@atom-gov/config';
+import type { AuditStore } from '@atom-gov/audit';
+import { McpGateway, type Interceptor, type McpLogger, type OperationRecord } from '@atom-gov/mcp';
+
+export const MCP_MODULE_OPTIONS = Symbol('MCP_MODULE_OPTIONS');
+
+export interface McpModuleOptions {
+  config: AtomGovConfig;
+  audit: AuditStore;
+  /** Policy/Temporal interception (issues 4 and 5); default: allow everything. */
+  interceptor?: Interceptor;
+  logger?: McpLogger;
+  idleTimeoutMs?: number;
+}
+
+const gatewayLogger: McpLogger = {
+  info: (m) => process.stderr.write(`[mcp] ${m}\n`),
+  warn: (m) => process.stderr.write(`[mcp] WARN ${m}\n`),
+  error: (m) => process.stderr.write(`[mcp] ERROR ${m}\n`),
+};
+
+@Injectable()
+export class McpService implements OnApplicationShutdown {
+  readonly gateway: McpGateway;
+
+  constructor(@Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions) {
+    const { config, audit } = options;
+    const auditLevel = new Map(config.servers.map((s) => [s.name, s.auditLevel]));
+    this.gateway = new McpGateway({
+      servers: config.servers,
+      interceptor: options.interceptor,
+      logger: options.logger ?? gatewayLogger,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      allowedHosts: config.gateway.allowedHosts,
+      allowedOrigins: config.gateway.allowedOrigins,
+      onOperation: async (record) => {
+        if (!config.global.audit || auditLevel.get(record.server) === 'none') return;
+        await audit.append(toAuditEvent(record, config.version));
+      },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.gateway.close();
+  }
+}
+
+export function toAuditEvent(r: OperationRecord, configVersion: string) {
+  return {
+    time: r.time,
+    tenant: r.tenant,
+    user: r.user,
+    sessionId: r.sessionId,
+    server: r.server,
+    method: r.method,
+    target: r.target,
+    decision: r.decision,
+    policy: r.policy,
+    rules: r.rules,
+    configVersion,
+    outcome: r.outcome,
+    errorMessage: r.errorMessage,
+    durationMs: Math.round(r.durationMs * 1000) / 1000,
+    requestBytes: r.requestBytes,
+    responseBytes: r.responseBytes,
+    operationId: r.operationId,
+  };
+}
