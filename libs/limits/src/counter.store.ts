@@ -125,12 +125,15 @@ export class RedisCounterStore implements CounterStore {
   readonly backend = 'redis' as const;
   private readonly limiter: RateLimiterRedis;
   private readonly label: string;
+  private lastError: string | undefined;
 
   private constructor(
     private readonly client: Redis,
     url: string,
   ) {
     this.label = `Redis ${redactRedisUrl(url)}`;
+    client.on('error', (error: Error) => (this.lastError = error.message));
+    client.on('ready', () => (this.lastError = undefined));
     this.limiter = new RateLimiterRedis({
       storeClient: client,
       points: UNLIMITED,
@@ -160,14 +163,21 @@ export class RedisCounterStore implements CounterStore {
       autoResendUnfulfilledCommands: false,
       commandTimeout: opts.commandTimeoutMs,
       connectTimeout: Math.max(1_000, 4 * opts.commandTimeoutMs),
+      // How long a closing connection may linger (default 2 s keeps a dead socket's timer alive).
+      disconnectTimeout: opts.commandTimeoutMs,
       retryStrategy: (times: number) => Math.min(100 * times, 1_000),
     });
-    client.on('error', (error: Error) => opts.onError(error));
+    let lastError: string | undefined;
+    client.on('error', (error: Error) => {
+      lastError = error.message;
+      opts.onError(error);
+    });
     try {
       await client.connect();
     } catch (error) {
       client.disconnect();
-      const detail = error instanceof Error ? error.message : String(error);
+      // connect() only says "Connection is closed."; the error event has the cause (ECONNREFUSED, ENOTFOUND …).
+      const detail = lastError ?? (error instanceof Error ? error.message : String(error));
       throw new RateLimitStoreError(
         `cannot connect to Redis at ${redactRedisUrl(opts.url)} (redis.url): ${detail}; ` +
           'start Redis or remove redis.url to use in-process limits',
@@ -177,7 +187,13 @@ export class RedisCounterStore implements CounterStore {
     return new RedisCounterStore(client, opts.url);
   }
 
+  private notReady(): RateLimitStoreError {
+    const cause = this.lastError ? `: ${this.lastError}` : '';
+    return toStoreError(new Error(`connection is ${this.client.status}${cause}`), this.label);
+  }
+
   increment(key: string, ttlMs: number): Promise<number> {
+    if (!this.isReady()) return Promise.reject(this.notReady());
     return consumeCount(this.limiter, key, seconds(ttlMs), this.label);
   }
 
@@ -191,7 +207,7 @@ export class RedisCounterStore implements CounterStore {
 
   async read(keys: readonly string[]): Promise<number[]> {
     if (keys.length === 0) return [];
-    if (this.client.status !== 'ready') throw toStoreError(new Error('connection is not ready'), this.label);
+    if (!this.isReady()) throw this.notReady();
     try {
       // One MGET for the closed sub-windows (RLF's get would cost a MULTI per key).
       const values = await this.client.mget(...keys.map((k) => this.limiter.getKey(k)));
