@@ -87,14 +87,25 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  // A killed test run (Ctrl-C, `timeout`) emits no 'exit': stop the server, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopOnExit();
+    process.off('exit', stopOnExit);
+    process.kill(process.pid, signal);
+  };
   const stop = async (): Promise<void> => {
     process.off('exit', stopOnExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     if (running) {
       running = false;
       await as('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']).catch(() => undefined);
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  process.once('exit', stopOnExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     await as('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
     await as('pg_ctl', [
@@ -110,7 +121,6 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
     ]);
     running = true;
-    process.once('exit', stopOnExit);
     const database = opts.database ?? 'atom_gov_test';
     await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database]);
     return {

@@ -21,7 +21,10 @@ export class AuditEventInvalidError extends Error {
 
 /** Human-readable reason of a driver error, without stack or credentials. */
 export function describeCause(error: unknown): string {
+  // Duck-typed rather than `instanceof`: errors from Node built-ins may come from another realm (e.g. Jest's vm).
   if (error instanceof AggregateError && error.errors.length > 0) return describeCause(error.errors[0]);
-  if (error instanceof Error) return error.message || error.name;
+  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') {
+    return error.message || String(error);
+  }
   return String(error);
 }

@@ -95,6 +95,7 @@ class TypeOrmAuditStore implements AuditStore {
   }
 
   append(event: AuditEventInput): Promise<void> {
+    if (this.closing) return Promise.reject(new AuditStoreUnavailableError('the store is closed'));
     let row: AuditEventRow;
     try {
       row = toRow(event);
