@@ -22,6 +22,7 @@ const workspaces = {
   limits: 'libs/limits',
   notify: 'libs/notify',
   testing: 'libs/testing',
+  devserver: 'libs/devserver',
   workflows: 'workflows',
   gateway: 'apps/gateway',
   worker: 'apps/worker',

@@ -1,8 +1,9 @@
 // Shared real services for the Jest suite. Each entry starts one service and returns its stop function.
 import { startPostgres } from './postgres.js';
 import { startRedis } from './redis.js';
+import { startTemporal } from './temporal.js';
 type Stop = () => Promise<void>;
-const starters: Array<() => Promise<Stop>> = [startRedis, startPostgres];
+const starters: Array<() => Promise<Stop>> = [startRedis, startPostgres, startTemporal];
 const stops: Stop[] = [];
 
 export async function startSuiteServices(): Promise<void> {
