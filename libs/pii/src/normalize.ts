@@ -44,6 +44,19 @@ function unicodeDigit(cp: number): string {
   return value;
 }
 
+const charCache = new Map<number, string>();
+const CHAR_CACHE_LIMIT = 8192;
+// Non-ASCII characters the recognizers care about even when NFKC leaves them alone.
+const SPECIAL_NON_ASCII = /[\p{Nd}\p{Pd}\p{Zs}\p{Cf}\u2212\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0]/u;
+
+function canonicalCharCached(ch: string, cp: number): string {
+  const hit = charCache.get(cp);
+  if (hit !== undefined) return hit;
+  const mapped = canonicalChar(ch, cp);
+  if (charCache.size < CHAR_CACHE_LIMIT) charCache.set(cp, mapped);
+  return mapped;
+}
+
 function canonicalChar(ch: string, cp: number): string {
   if (isInvisible(ch, cp)) return '';
   if (DIGIT.test(ch)) return unicodeDigit(cp);
@@ -57,28 +70,46 @@ function canonicalChar(ch: string, cp: number): string {
 /** Canonicalise `input`; pure-ASCII input is returned as is with an identity offset map (the common, fast case). */
 export function normalizeText(input: string): NormalizedText {
   if (!NON_ASCII.test(input)) return { text: input };
-  const out: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
+  // Most non-ASCII text (accents, CJK, emoji) is already canonical: two native passes prove it.
+  if (!SPECIAL_NON_ASCII.test(input) && input.normalize('NFKC') === input) return { text: input };
+  // Typed buffers sized for the common 1:1 case, grown if NFKC expands a character.
+  let codes = new Uint16Array(input.length + 16);
+  let starts = new Int32Array(input.length + 16);
+  let ends = new Int32Array(input.length + 16);
+  let n = 0;
+  const emit = (unit: number, s: number, e: number): void => {
+    if (n === codes.length) {
+      const grow = <T extends Uint16Array | Int32Array>(a: T, make: (len: number) => T): T => {
+        const b = make(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      codes = grow(codes, (l) => new Uint16Array(l));
+      starts = grow(starts, (l) => new Int32Array(l));
+      ends = grow(ends, (l) => new Int32Array(l));
+    }
+    codes[n] = unit;
+    starts[n] = s;
+    ends[n] = e;
+    n++;
+  };
   let i = 0;
   while (i < input.length) {
-    const cp = input.codePointAt(i) ?? 0;
-    const width = cp > 0xffff ? 2 : 1;
-    if (cp < 0x80) {
-      out.push(input[i] as string);
-      starts.push(i);
-      ends.push(i + 1);
-    } else {
-      const mapped = canonicalChar(input.slice(i, i + width), cp);
-      for (let k = 0; k < mapped.length; k++) {
-        starts.push(i);
-        ends.push(i + width);
-      }
-      out.push(mapped);
+    const unit = input.charCodeAt(i);
+    if (unit < 0x80) {
+      emit(unit, i, i + 1);
+      i++;
+      continue;
     }
+    const cp = input.codePointAt(i) ?? unit;
+    const width = cp > 0xffff ? 2 : 1;
+    const mapped = canonicalCharCached(input.slice(i, i + width), cp);
+    for (let k = 0; k < mapped.length; k++) emit(mapped.charCodeAt(k), i, i + width);
     i += width;
   }
-  return { text: out.join(''), starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+  let text = '';
+  for (let k = 0; k < n; k += 8192) text += String.fromCharCode(...codes.subarray(k, Math.min(n, k + 8192)));
+  return { text, starts: starts.subarray(0, n), ends: ends.subarray(0, n) };
 }
 
 /** Map a canonical range [start, end) back to the original string. */

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import safeRegex from 'safe-regex2';
-import type { CountryCode } from 'libphonenumber-js/max';
+import type { CountryCode } from 'libphonenumber-js/core';
 import { normalizeText, toOriginalRange } from './normalize.js';
 import {
   BUILTIN_RECOGNIZERS,
@@ -115,12 +115,30 @@ function resolveKinds(kinds: readonly string[] | undefined): string[] {
   return out;
 }
 
-// Highest confidence first, then longest; a finding that overlaps an accepted one is dropped.
+// Within each group of mutually overlapping candidates: highest confidence first, then longest; a candidate
+// that overlaps an accepted one is dropped. Grouping by a sweep keeps this linear for many findings.
 function resolveOverlaps(cands: Candidate[]): Candidate[] {
   if (cands.length < 2) return cands;
-  const ordered = [...cands].sort((a, b) => b.confidence - a.confidence || b.end - b.start - (a.end - a.start));
+  const byStart = [...cands].sort((a, b) => a.start - b.start);
   const kept: Candidate[] = [];
-  for (const c of ordered) if (!kept.some((k) => c.start < k.end && k.start < c.end)) kept.push(c);
+  let group: Candidate[] = [];
+  let groupEnd = -1;
+  const flush = (): void => {
+    if (group.length === 1) kept.push(group[0] as Candidate);
+    else if (group.length > 1) {
+      const ordered = group.sort((a, b) => b.confidence - a.confidence || b.end - b.start - (a.end - a.start));
+      const accepted: Candidate[] = [];
+      for (const c of ordered) if (!accepted.some((k) => c.start < k.end && k.start < c.end)) accepted.push(c);
+      kept.push(...accepted);
+    }
+    group = [];
+  };
+  for (const c of byStart) {
+    if (c.start >= groupEnd) flush();
+    group.push(c);
+    groupEnd = Math.max(groupEnd, c.end);
+  }
+  flush();
   return kept.sort((a, b) => a.start - b.start);
 }
 

@@ -1,7 +1,8 @@
 // Built-in recognizers. Every pattern has star height 1 (no quantifier inside a quantified group) and bounded
 // repetitions, so matching is linear in the input; structure the regex cannot express is checked in code.
 import { isIPv6 } from 'node:net';
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+import { parsePhoneNumberFromString, type CountryCode, type MetadataJson } from 'libphonenumber-js/core';
 import { cardBrand, ibanValid, ipv4Valid, luhnValid, ssnValid } from './validators.js';
 
 /** A hit in the canonical (normalised) text. `canonical` is the value in a form where equal values compare equal. */
@@ -67,6 +68,36 @@ export function* clusterMatches(re: RegExp, text: string, clusters: readonly num
   }
 }
 
+// The full ("max") metadata makes isValid() check number ranges, not only lengths. Loaded with require so
+// no JSON module import is needed (Jest and Node treat those differently).
+const PHONE_METADATA = createRequire(import.meta.url)('libphonenumber-js/metadata.max.json') as MetadataJson;
+
+interface ParsedPhone {
+  country?: string;
+  number: string;
+  countryCallingCode: string;
+  national: string;
+}
+// Parsing dominates the cost of a phone candidate and tool output repeats numbers (logs, listings): memoise.
+const phoneMemo = new Map<string, ParsedPhone | null>();
+const PHONE_MEMO_LIMIT = 4096;
+
+function parsePhone(raw: string, region: CountryCode | undefined): ParsedPhone | undefined {
+  const key = `${region ?? '+'}|${raw}`;
+  const memo = phoneMemo.get(key);
+  if (memo !== undefined) return memo ?? undefined;
+  const p = region
+    ? parsePhoneNumberFromString(raw, region, PHONE_METADATA)
+    : parsePhoneNumberFromString(raw, PHONE_METADATA);
+  const result =
+    p && p.isValid()
+      ? { country: p.country, number: p.number, countryCallingCode: p.countryCallingCode, national: p.formatNational() }
+      : null;
+  if (phoneMemo.size >= PHONE_MEMO_LIMIT) phoneMemo.clear();
+  phoneMemo.set(key, result);
+  return result ?? undefined;
+}
+
 const BEFORE = 40;
 const AFTER = 24;
 
@@ -101,14 +132,23 @@ function tokens(text: string, start: number, end: number, sep: RegExp): Token[] 
   return out;
 }
 
-/** Longest window of consecutive tokens (earliest first on ties) that `accept` takes. */
+/**
+ * Longest window of consecutive tokens (earliest first on ties) that `accept` takes. Windows whose token
+ * characters fall outside [minChars, maxChars] are skipped without calling `accept`.
+ */
 function bestWindow(
   toks: readonly Token[],
   maxTokens: number,
+  minChars: number,
+  maxChars: number,
   accept: (start: number, end: number) => Candidate | undefined,
 ): Candidate | undefined {
+  const prefix = [0];
+  for (const t of toks) prefix.push((prefix[prefix.length - 1] as number) + t.end - t.start);
   for (let size = Math.min(maxTokens, toks.length); size >= 1; size--) {
     for (let i = 0; i + size <= toks.length; i++) {
+      const chars = (prefix[i + size] as number) - (prefix[i] as number);
+      if (chars < minChars || chars > maxChars) continue;
       const first = toks[i] as Token;
       const last = toks[i + size - 1] as Token;
       const hit = accept(first.start, last.end);
@@ -139,7 +179,7 @@ const ssn: Recognizer = {
 };
 
 // ---------------------------------------------------------------- credit card
-const CARD_RE = /(?<![\w.-])\d[\d -]{11,25}\d(?![\w-]|\.\d)/g;
+const CARD_RE = /(?<![\w.-])\d[\d -]{11,36}\d(?![\w-]|\.\d)/g;
 const CARD_CONTEXT =
   /card|credit|debit|visa|master\s?card|amex|american express|discover|\bcc\b|\bccn\b|\bpan\b|payment|\bjcb\b|maestro/i;
 const CARD_SEP = /[ -]/;
@@ -154,8 +194,9 @@ function cardCandidate(text: string, start: number, end: number, ctx: ScanContex
   const raw = text.slice(start, end);
   const digits = digitsOf(raw);
   if (digits.length < 13 || digits.length > 19 || /[ -]{2}/.test(raw)) return undefined;
+  if (!luhnValid(digits)) return undefined; // cheapest test first: most windows fail here
   const brand = cardBrand(digits);
-  if (!brand || !luhnValid(digits)) return undefined;
+  if (!brand) return undefined;
   const seps = raw.replace(/\d/g, '');
   const groups = raw.split(/[ -]/).map((g) => g.length);
   let confidence: number;
@@ -174,7 +215,14 @@ const creditCard: Recognizer = {
       const start = m.index;
       const end = start + m[0].length;
       const whole = cardCandidate(text, start, end, ctx);
-      const hit = whole ?? bestWindow(tokens(text, start, end, CARD_SEP), 19, (s, e) => cardCandidate(text, s, e, ctx));
+      // Sub-windows matter for a printed card followed by more digits (expiry, CVV) or an evasive layout next
+      // to context words; a run with neither cannot yield a confident card, so skip the search.
+      const toks = whole ? [] : tokens(text, start, end, CARD_SEP);
+      const worthSearching =
+        !whole &&
+        (toks.filter((t) => t.end - t.start >= 4).length >= 3 || nearContext(text, start, end, CARD_CONTEXT, ctx.hint));
+      const hit =
+        whole ?? (worthSearching ? bestWindow(toks, 19, 13, 19, (s, e) => cardCandidate(text, s, e, ctx)) : undefined);
       if (hit) out.push(hit);
     }
   },
@@ -185,7 +233,7 @@ const PHONE_RE = /(?<![\w.+/-])\+?\(?\d[\d ().-]{5,22}\d(?![\w/-]|\.\d)/g;
 const PHONE_CONTEXT =
   /phone|\btel\b|telephone|mobile|\bcell|\bcall|\bfax\b|\bsms\b|whatsapp|contact|\bdial|\bph\b|\bmob\b|reach me|text me/i;
 const NOT_PHONE_CONTEXT =
-  /(?:order|invoice|ref|reference|tracking|ticket|sku|isbn|serial|version|build|account|acct|id|no\.|#)\s*[:#]?\s*$/i;
+  /(?:\b(?:order|invoice|ref|reference|tracking|ticket|sku|isbn|serial|version|build|account|acct|id|no)\.?|#)\s*[:#]?\s*$/i;
 const PHONE_SEP = /[ .-]/;
 const DATE_LIKE = /^(?:\d{4}[-. ]\d{1,2}[-. ]\d{1,2}|\d{1,2}[-. ]\d{1,2}[-. ]\d{4})(?:$|[ T])/;
 
@@ -200,12 +248,27 @@ function phoneCandidate(text: string, start: number, end: number, ctx: ScanConte
   if (opens !== raw.split(')').length - 1 || opens > 1) return undefined;
   const international = raw.startsWith('+');
   if (!international && DATE_LIKE.test(raw)) return undefined;
-  const parsed = international ? parsePhoneNumberFromString(raw) : parsePhoneNumberFromString(raw, ctx.region);
-  if (!parsed?.isValid()) return undefined;
-  const formatted = /[ ().-]/.test(raw);
+  const context = nearContext(text, start, end, PHONE_CONTEXT, ctx.hint);
+  // Without context a national number must be written in groups of two or more digits; anything else cannot
+  // reach the threshold, so skip the (comparatively costly) libphonenumber parse.
+  if (!international && !context) {
+    const groups = raw.split(/[ .()-]+/).filter(Boolean);
+    if (groups.length < 2 || groups.slice(1).some((g) => g.length < 2)) return undefined;
+  }
+  const parsed = parsePhone(raw, international ? undefined : ctx.region);
+  if (!parsed) return undefined;
+  let formatted = /[ ().-]/.test(raw);
+  if (formatted && !international) {
+    // National numbers are written in the country's grouping ("(202) 405-1234"); "2024-05-1234" is an id.
+    const groups = raw.split(/\D+/).filter(Boolean);
+    const national = parsed.national.split(/\D+/).filter(Boolean);
+    const own =
+      groups[0] === parsed.countryCallingCode && groups.length === national.length + 1 ? groups.slice(1) : groups;
+    formatted = own.join(',') === national.join(',');
+  }
   let confidence = international ? 0.8 : formatted ? 0.6 : 0.3;
-  if (nearContext(text, start, end, PHONE_CONTEXT, ctx.hint)) confidence += 0.4;
-  else if (NOT_PHONE_CONTEXT.test(before(text, start))) confidence -= 0.4;
+  if (context) confidence += 0.4;
+  if (NOT_PHONE_CONTEXT.test(before(text, start))) confidence -= 0.4;
   return {
     kind: 'phone',
     label: parsed.country ? `phone_${parsed.country.toLowerCase()}` : 'phone',
@@ -230,7 +293,7 @@ const phone: Recognizer = {
         const end = start + m[0].length;
         const whole = phoneCandidate(text, start, end, ctx);
         const hit =
-          whole ?? bestWindow(tokens(text, start, end, PHONE_SEP), 6, (s, e) => phoneCandidate(text, s, e, ctx));
+          whole ?? bestWindow(tokens(text, start, end, PHONE_SEP), 6, 7, 17, (s, e) => phoneCandidate(text, s, e, ctx));
         if (hit) {
           out.push(hit);
           // Resume right after the accepted number: the rest of the run may hold another one.
@@ -358,7 +421,8 @@ const IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
 const IPV6_RE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,45}(?![\w:])/g;
 // Cheap gate: an IPv6 address has two colons at most four hex digits apart (a literal-led, fast regex).
 const IPV6_HINT = /:[0-9A-Fa-f]{0,4}:/;
-const VERSION_CONTEXT = /(?:version|\bver|release|build|firmware|\bv|oid)\s*[:=]?\s*$/i;
+const VERSION_CONTEXT =
+  /(?:version|\bver|release|build|firmware|\bv|oid|section|chapter|clause|step|rule|figure|table|item|§)\s*[:=]?\s*$/i;
 
 const ipAddress: Recognizer = {
   kind: 'ip_address',
@@ -467,6 +531,8 @@ function assignmentValue(text: string, i: number): Token | undefined {
 /** Whether a value assigned to a secret-looking name is plausibly a real secret (not a placeholder or prose). */
 export function secretValueOk(value: string, viaColon: boolean, quoted: boolean): boolean {
   if (value.length < 4 || PLACEHOLDER.test(value) || value.includes('(')) return false;
+  // Template references: ${API_KEY}, {{ secret }}, %(pw)s, <your-key>
+  if (/^(?:\$\{|\{\{|%\(|<)/.test(value)) return false;
   // "password: reset it from the settings page" is prose; real secrets have digits, symbols or mixed case.
   if (viaColon && !quoted && /^[a-z]+$/.test(value)) return false;
   return true;
@@ -486,11 +552,15 @@ const secret: Recognizer = {
       push(label, m.index, m.index + raw.length);
     }
     if (text.includes('-----BEGIN')) {
-      for (const m of execAll(PEM_BEGIN_RE, text)) {
+      PEM_BEGIN_RE.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = PEM_BEGIN_RE.exec(text)) !== null) {
         PEM_END_RE.lastIndex = m.index + m[0].length;
         const endMatch = PEM_END_RE.exec(text);
         // No END line (truncated output): everything after BEGIN is still key material.
-        push('private_key', m.index, endMatch ? endMatch.index + endMatch[0].length : text.length, 0.95);
+        const end = endMatch ? endMatch.index + endMatch[0].length : text.length;
+        push('private_key', m.index, end, 0.95);
+        PEM_BEGIN_RE.lastIndex = end; // resume after this block: keeps the scan linear
       }
     }
     for (const m of execAll(ASSIGNMENT_RE, text)) {
