@@ -35,6 +35,10 @@ export interface SessionOptions {
   /** Upper bound for one forwarded request (reset by progress). */
   requestTimeoutMs?: number;
   onclose?: () => void;
+  /** Close the session when `notifications/initialized` has not arrived within this time. Default 30 s. */
+  handshakeTimeoutMs?: number;
+  /** Per-request (2026-07-28) sessions have no handshake. */
+  stateless?: boolean;
 }
 
 const LISTS: Record<string, { kind: ListKind; key: string }> = {
@@ -66,6 +70,11 @@ export class DownstreamSession implements HubSession {
       await hub.notify(notification);
     };
     this.server.onclose = () => void this.close();
+    // A session whose handshake never completes (rejected initialize, vanished client) must not keep an upstream.
+    const handshake = setTimeout(() => void this.close(), opts.handshakeTimeoutMs ?? 30_000);
+    handshake.unref();
+    this.server.oninitialized = () => clearTimeout(handshake);
+    if (opts.stateless) clearTimeout(handshake);
     this.server.onerror = (error) => opts.logger.warn(`session ${opts.id}: ${error.message}`, { server: opts.server });
     hub.attach(this);
   }

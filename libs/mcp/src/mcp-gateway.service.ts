@@ -7,6 +7,7 @@ import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextpr
 import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/client';
 import {
   createMcpHandler,
+  isInitializeRequest,
   isLegacyRequest,
   localhostAllowedOrigins,
   validateHostHeader,
@@ -234,6 +235,7 @@ export class McpGateway {
       onOperation: this.opts.onOperation,
       logger: this.logger,
       requestTimeoutMs: this.opts.requestTimeoutMs,
+      stateless: true,
     });
     return session.server;
   }
@@ -449,20 +451,26 @@ function sameCaller(a: CallerIdentity, b: CallerIdentity): boolean {
   return a.tenant === b.tenant && a.user === b.user;
 }
 
+/** The initialize request, validated by the SDK's own schema before any upstream is started for it. */
 function asInitialize(
   body: unknown,
 ): { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities } | undefined {
   const msg = Array.isArray(body) && body.length === 1 ? body[0] : body;
-  if (typeof msg !== 'object' || msg === null) return undefined;
-  const m = msg as {
-    method?: unknown;
-    id?: unknown;
-    params?: { clientInfo?: Implementation; capabilities?: ClientCapabilities };
-  };
-  if (m.method !== 'initialize' || (typeof m.id !== 'string' && typeof m.id !== 'number')) return undefined;
-  return {
-    id: m.id,
-    clientInfo: m.params?.clientInfo ?? { name: 'unknown', version: '0' },
-    capabilities: m.params?.capabilities ?? {},
-  };
+  if (!isInitializeRequest(msg)) {
+    const m = msg as { method?: unknown; id?: unknown } | null;
+    if (typeof m === 'object' && m !== null && m.method === 'initialize') {
+      const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
+      throw new HttpError(
+        400,
+        -32602,
+        'Invalid initialize request: expected params { protocolVersion, capabilities, clientInfo: { name, version } }',
+        id,
+      );
+    }
+    return undefined;
+  }
+  const id = (msg as { id?: unknown }).id;
+  if (typeof id !== 'string' && typeof id !== 'number')
+    throw new HttpError(400, -32600, 'Invalid Request: initialize needs an id');
+  return { id, clientInfo: msg.params.clientInfo, capabilities: msg.params.capabilities };
 }
