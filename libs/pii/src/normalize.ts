@@ -47,7 +47,9 @@ function unicodeDigit(cp: number): string {
 const charCache = new Map<number, string>();
 const CHAR_CACHE_LIMIT = 8192;
 // Non-ASCII characters the recognizers care about even when NFKC leaves them alone.
-const SPECIAL_NON_ASCII = /[\p{Nd}\p{Pd}\p{Zs}\p{Cf}\u2212\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0]/u;
+// (Combining invisibles are listed as alternatives: inside a character class they would combine.)
+const SPECIAL_NON_ASCII =
+  /[\p{Nd}\p{Pd}\p{Zs}\p{Cf}\u2212\u115F\u1160\u3164\uFFA0]|\u17B4|\u17B5|\u034F|\u180B|\u180C|\u180D|\u180E|\u180F/u;
 
 function canonicalCharCached(ch: string, cp: number): string {
   const hit = charCache.get(cp);
