@@ -55,8 +55,9 @@ describe('catastrophic backtracking', () => {
     timeMs(small); // warm up
     const tSmall = Math.max(timeMs(small), 1);
     const tLarge = timeMs(large);
-    // Linear: 10x the input costs about 10x the time (quadratic would be 100x). Generous bound: shared machine.
-    expect(tLarge / tSmall).toBeLessThan(30);
+    // Linear: 10x the input costs about 10x the time; quadratic would be 100x. The bound leaves room for GC of
+    // many findings and for a loaded shared machine while still catching quadratic behaviour.
+    expect(tLarge / tSmall).toBeLessThan(50);
     expect(tLarge).toBeLessThan(2_000);
   });
 });
