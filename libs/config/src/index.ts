@@ -10,6 +10,7 @@ export {
   type RuntimeSettings,
 } from './runtime.js';
 export type {
+  AccessHoursAction,
   ApiKeyConfig,
   AtomGovConfig,
   AuditLevel,
@@ -29,6 +30,7 @@ export type {
   QuotaAction,
   QuotaAmount,
   Rate,
+  RateKey,
   RateLimitAction,
   RequireApprovalAction,
   Scope,
@@ -37,8 +39,16 @@ export type {
   SourceRef,
   TenantIsolationAction,
   TimeWindow,
+  ToolVisibilityAction,
   Transport,
 } from './types.js';
 export { DEFAULT_LEVELS, PERIOD_MS, parseDuration, parsePercent, parseQuotaAmount, parseRate } from './values.js';
 export { type CheckResult, checkConfig, displayPath } from './check.js';
 export { STARTER_CONFIG, StarterExistsError, writeStarterConfig } from './starter.js';
+export {
+  loadPolicyTestFile,
+  policyTestFileSchema,
+  type PolicyTestCase,
+  type PolicyTestFile,
+  type RawPolicyTestFile,
+} from './policy-tests.js';

@@ -14,6 +14,7 @@ import type {
   PolicyRule,
   PolicyTrigger,
   QuotaAction,
+  RateKey,
   RateLimitAction,
   RequireApprovalAction,
   Scope,
@@ -219,7 +220,7 @@ function rateAction(
   s: DocScope,
   raw: {
     limit: string;
-    per?: Scope | undefined;
+    per?: Scope | RateKey[] | undefined;
     burst?: number | undefined;
     on_exceeded?: 'block' | 'warn' | undefined;
     window?: 'sliding' | 'fixed' | undefined;
@@ -235,7 +236,7 @@ function rateAction(
   return {
     type: 'rate_limit',
     rate: r.value,
-    per: raw.per ?? defaultPer,
+    per: Array.isArray(raw.per) ? [...raw.per] : (raw.per ?? defaultPer),
     burst: raw.burst ?? 0,
     onExceeded: raw.on_exceeded ?? (enforcement === 'hard' ? 'block' : 'warn'),
     window: raw.window ?? s.ctx.definitions.rateLimit.window,
@@ -292,6 +293,41 @@ function denyAction(raw: boolean | { message?: string | undefined }): PolicyActi
     : { type: 'deny' };
 }
 
+const parseDates = (
+  s: DocScope,
+  raw: string[],
+  path: PathSegment[],
+): Array<{ from: string; to: string }> | undefined => {
+  const out: Array<{ from: string; to: string }> = [];
+  let ok = true;
+  raw.forEach((text, i) => {
+    const [from = '', to = from] = text.split('..').map((p) => p.trim());
+    const valid = (d: string) => {
+      const t = Date.parse(`${d}T00:00:00Z`);
+      return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d;
+    };
+    if (!valid(from) || !valid(to)) {
+      s.error([...path, i], `invalid date in '${text}'`, 'write 2026-12-24 or 2026-12-20..2027-01-04');
+      ok = false;
+    } else if (to < from) {
+      s.error([...path, i], `date range '${text}' ends before it starts`);
+      ok = false;
+    } else out.push({ from, to });
+  });
+  return ok ? out : undefined;
+};
+
+function toolVisibility(raw: {
+  allow?: string | string[] | undefined;
+  deny?: string | string[] | undefined;
+}): PolicyAction {
+  return {
+    type: 'tool_visibility',
+    ...(raw.allow !== undefined ? { allow: plainList(raw.allow) } : {}),
+    deny: plainList(raw.deny),
+  };
+}
+
 function timeWindow(
   s: DocScope,
   raw: NonNullable<RawPolicyDoc['trigger']['time']>,
@@ -317,7 +353,12 @@ function timeWindow(
     );
     return undefined;
   }
-  return { days: raw.days ? [...raw.days] : [], startMinute, endMinute, timezone };
+  let dates: Array<{ from: string; to: string }> | undefined;
+  if (raw.dates !== undefined) {
+    dates = parseDates(s, raw.dates, [...path, 'dates']);
+    if (!dates) return undefined;
+  }
+  return { days: raw.days ? [...raw.days] : [], startMinute, endMinute, timezone, ...(dates ? { dates } : {}) };
 }
 
 /** One `policy:` document. */
@@ -372,6 +413,11 @@ export function ruleFromPolicyDoc(
     const d = denyAction(a.deny);
     if (d) actions.push(d);
   }
+  if (a.access_hours) {
+    const w = timeWindow(s, a.access_hours, [...aPath, 'access_hours']);
+    if (w) actions.push({ type: 'access_hours', window: w });
+  }
+  if (a.tools) actions.push(toolVisibility(a.tools));
   return {
     name: doc.name,
     ...(doc.description ? { description: doc.description } : {}),
@@ -447,6 +493,7 @@ function groupRule(
     const d = denyAction(g.deny);
     if (d) actions.push(d);
   }
+  if (g.tools) actions.push(toolVisibility(g.tools));
   if (g.alert_threshold !== undefined && g.rate_limit === undefined && g.quota === undefined) {
     s.error([...path, 'alert_threshold'], 'alert_threshold needs a rate_limit or quota in the same block');
   }

@@ -54,9 +54,14 @@ export const approvalSchema = z.strictObject({
   on_timeout: z.enum(['deny', 'allow']).optional(),
 });
 
+const rateKey = z.enum(['tenant', 'user', 'server', 'tool']);
+
 export const rateLimitSchema = z.strictObject({
   limit: rate,
-  per: scope.optional(),
+  per: z
+    .union([scope, z.array(rateKey).min(1)])
+    .optional()
+    .meta({ description: 'user | tenant | server | global, or a combination such as [user, tool]' }),
   burst: z.number().int().nonnegative().optional(),
   on_exceeded: z.enum(['block', 'warn']).optional(),
   window: z.enum(['sliding', 'fixed']).optional(),
@@ -79,6 +84,28 @@ export const piiSchema = z.strictObject({
 
 const denySchema = z.union([z.boolean(), z.strictObject({ message: z.string().optional() })]);
 
+const weekdayEnum = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+const dateRange = z
+  .string()
+  .regex(
+    /^\s*\d{4}-\d{2}-\d{2}\s*(\.\.\s*\d{4}-\d{2}-\d{2}\s*)?$/,
+    'expected a date 2026-12-24 or a range 2026-12-20..2027-01-04',
+  );
+export const timeSchema = z.strictObject({
+  days: z.array(weekdayEnum).optional(),
+  hours: z.string().optional().meta({ description: 'HH:MM-HH:MM' }),
+  timezone: z.string().optional().meta({ description: 'IANA time zone such as Europe/Berlin (default UTC)' }),
+  dates: z
+    .array(dateRange)
+    .optional()
+    .meta({ description: 'Local dates or ranges (inclusive): 2026-12-20..2027-01-04' }),
+});
+
+/** Tool visibility: allow-list and/or deny-list of tool (prompt, resource) name globs. */
+export const toolsSchema = z
+  .strictObject({ allow: stringOrList.optional(), deny: stringOrList.optional() })
+  .refine((t) => t.allow !== undefined || t.deny !== undefined, 'tools needs allow: and/or deny:');
+
 export const actionSchema = z
   .strictObject({
     require_approval: approvalSchema.optional(),
@@ -86,10 +113,12 @@ export const actionSchema = z
     quota: quotaSchema.optional(),
     pii_detection: piiSchema.optional(),
     deny: denySchema.optional(),
+    access_hours: timeSchema.optional().meta({ description: 'Calls are allowed only within this window' }),
+    tools: toolsSchema.optional(),
   })
   .refine(
     (a) => Object.keys(a).length > 0,
-    'an action needs at least one of require_approval, rate_limit, quota, pii_detection, deny',
+    'an action needs at least one of require_approval, rate_limit, quota, pii_detection, deny, access_hours, tools',
   );
 
 export const notification = z
@@ -113,8 +142,6 @@ export const auditObligationSchema = z.strictObject({
   pii_detection: z.boolean().optional(),
 });
 
-const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
-
 export const triggerSchema = z.strictObject({
   mcp_server: stringOrList.optional().meta({ description: 'Server name(s), or all' }),
   operation: stringOrList.optional().meta({ description: 'Operation glob(s) such as research.* , or all' }),
@@ -122,13 +149,7 @@ export const triggerSchema = z.strictObject({
   tenants: stringOrList.optional(),
   users: stringOrList.optional(),
   roles: stringOrList.optional(),
-  time: z
-    .strictObject({
-      days: z.array(weekday).optional(),
-      hours: z.string().optional().meta({ description: 'HH:MM-HH:MM' }),
-      timezone: z.string().optional(),
-    })
-    .optional(),
+  time: timeSchema.optional(),
 });
 
 export const policyDocSchema = z.strictObject({
@@ -159,6 +180,7 @@ const groupSettingsShape = {
   quota: quotaSchema.optional(),
   pii_detection: z.union([z.boolean(), piiSchema]).optional(),
   deny: denySchema.optional(),
+  tools: toolsSchema.optional(),
   audit: z.union([z.boolean(), auditObligationSchema]).optional(),
   resource_tracking: z.boolean().optional(),
   alert_threshold: percent.optional(),

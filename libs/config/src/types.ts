@@ -42,7 +42,12 @@ export interface TimeWindow {
   endMinute: number;
   /** IANA time zone; UTC by default. */
   timezone: string;
+  /** Local dates in `timezone`, inclusive (`YYYY-MM-DD`); when set, the window holds only on these dates. */
+  dates?: Array<{ from: string; to: string }>;
 }
+
+/** Key parts of a rate limit written as a combination (`per: [user, tool]`). */
+export type RateKey = 'tenant' | 'user' | 'server' | 'tool';
 
 export interface PolicyTrigger {
   /** Server names the rule applies to, or '*' for every server (`all`, `all_servers`). */
@@ -71,7 +76,8 @@ export interface RequireApprovalAction {
 export interface RateLimitAction {
   type: 'rate_limit';
   rate: Rate;
-  per: Scope;
+  /** One scope (`per: user`) or a combination of key parts (`per: [user, tool]`). */
+  per: Scope | RateKey[];
   burst: number;
   onExceeded: 'block' | 'warn';
   window: 'sliding' | 'fixed';
@@ -111,6 +117,20 @@ export interface LocalOnlyAction {
   type: 'local_only';
 }
 
+/** `access_hours:` calls are allowed only inside the window (outside it they are denied). */
+export interface AccessHoursAction {
+  type: 'access_hours';
+  window: TimeWindow;
+}
+
+/** `tools: {allow, deny}`: name globs; a name not on a given allow-list, or on the deny-list, is neither listed nor callable. */
+export interface ToolVisibilityAction {
+  type: 'tool_visibility';
+  /** Undefined: no allow-list (everything not denied is visible). */
+  allow?: string[];
+  deny: string[];
+}
+
 export type PolicyAction =
   | RequireApprovalAction
   | RateLimitAction
@@ -118,7 +138,9 @@ export type PolicyAction =
   | PiiDetectionAction
   | DenyAction
   | TenantIsolationAction
-  | LocalOnlyAction;
+  | LocalOnlyAction
+  | AccessHoursAction
+  | ToolVisibilityAction;
 
 export type NotificationTarget =
   | { kind: 'slack'; channel: string; uri: string }

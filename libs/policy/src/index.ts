@@ -1,0 +1,21 @@
+export { compilePolicy, PolicyEngine, type CompiledRule } from './policy.engine.js';
+export { denialMessage } from './denial.js';
+export { checkPolicySemantics } from './policy.check.js';
+export { contextFromGiven, runPolicyTestCase, type PolicyTestResult } from './policy-test.runner.js';
+export { describeWindow, inWindow, localTime, type LocalTime } from './time-window.js';
+export { globToRegExp } from './glob.js';
+export type {
+  ApprovalRequirement,
+  Decision,
+  DecisionContext,
+  Effect,
+  Explanation,
+  ListKind,
+  Obligations,
+  PiiObligation,
+  QuotaRequirement,
+  RateLimitObligation,
+  RuleExplanation,
+  RuleMatch,
+  WouldDeny,
+} from './policy.types.js';
