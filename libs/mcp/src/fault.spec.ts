@@ -29,7 +29,10 @@ function recordingLogger() {
   const waiters: Array<{ re: RegExp; resolve: (line: string) => void }> = [];
   const push = (m: string) => {
     lines.push(m);
-    for (const w of waiters.splice(0)) w.re.test(m) ? w.resolve(m) : waiters.push(w);
+    for (const w of waiters.splice(0)) {
+      if (w.re.test(m)) w.resolve(m);
+      else waiters.push(w);
+    }
   };
   const logger: McpLogger = { info: push, warn: push, error: push };
   const waitFor = (re: RegExp) => {
