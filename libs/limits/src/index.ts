@@ -13,6 +13,7 @@ export type {
   RateLimitContext,
   RateLimitDimension,
   RateLimitEnforcement,
+  RateLimitPer,
   RateLimitResult,
   RateLimitServiceOptions,
   RateLimitSpec,

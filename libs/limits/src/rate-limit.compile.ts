@@ -48,17 +48,21 @@ export function compileSpec(spec: RateLimitSpec): CompiledSpec {
   if (!['hard', 'soft', 'warn'].includes(spec.enforcement)) {
     fail(`${at}.enforcement`, `must be "hard", "soft" or "warn" (got ${JSON.stringify(spec.enforcement)})`);
   }
-  if (!Array.isArray(spec.per)) fail(`${at}.per`, 'must be a list of user, tenant, server, tool');
-  for (const part of spec.per) {
-    if (!DIMENSIONS.includes(part)) {
-      fail(`${at}.per`, `unknown key part ${JSON.stringify(part)}; use user, tenant, server, tool or a combination`);
+  const parts: readonly string[] =
+    spec.per === 'global' ? [] : typeof spec.per === 'string' ? [spec.per] : Array.isArray(spec.per) ? spec.per : [''];
+  for (const part of parts) {
+    if (!(DIMENSIONS as readonly string[]).includes(part)) {
+      fail(
+        `${at}.per`,
+        `unknown key part ${JSON.stringify(part)}; use user, tenant, server, tool, a list of them, or global`,
+      );
     }
   }
   // Canonical order and no duplicates, so `per: [user, tenant]` and `[tenant, user]` share one counter.
-  const per = DIMENSIONS.filter((d) => spec.per.includes(d));
+  const per = DIMENSIONS.filter((d) => parts.includes(d));
   const main: CounterSpec = { kind: 'm', window: spec.window, limit: spec.limit, periodMs: spec.periodMs };
   let burst: CounterSpec | undefined;
-  if (spec.burst !== undefined) {
+  if (spec.burst !== undefined && spec.burst !== 0) {
     if (!Number.isInteger(spec.burst) || spec.burst < 1 || spec.burst > spec.limit) {
       fail(
         `${at}.burst`,

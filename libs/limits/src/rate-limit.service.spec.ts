@@ -163,6 +163,13 @@ describe('RateLimitService (memory, fake clock)', () => {
       Array.from({ length: 12 }, (_, i) => i),
     );
     expect(same).toHaveLength(10);
+    // burst: 0 is the config's "no burst".
+    const none = await simulate(
+      service,
+      spec({ name: 'b0', burst: 0 }),
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+    expect(none).toHaveLength(10);
     expect(() => validateRateLimitSpec(spec({ burst: 11 }))).toThrow(
       /burst: must be a whole number from 1 to the limit 10/,
     );
@@ -211,6 +218,9 @@ describe('RateLimitService (memory, fake clock)', () => {
     expect(noTool.key).not.toBe(tildeTool.key);
     const global = await service.check(spec({ per: [] }), alice);
     expect(global.key).toBe('atom-gov:rl:research_rate_limit:*');
+    // The config's forms: a single scope and `global`.
+    expect((await service.check(spec({ per: 'global' }), bob)).key).toBe(global.key);
+    expect((await service.check(spec({ per: 'user' }), alice)).key).toBe('atom-gov:rl:research_rate_limit:user=alice');
   });
 
   it.each(['soft', 'warn'] as const)(
@@ -293,6 +303,7 @@ describe('RateLimitService (memory, fake clock)', () => {
       /window: must be "sliding" or "fixed"/,
     );
     expect(() => validateRateLimitSpec(spec({ per: ['ip' as 'user'] }))).toThrow(/unknown key part "ip"/);
+    expect(() => validateRateLimitSpec(spec({ per: 'ip' as 'user' }))).toThrow(/unknown key part "ip"/);
     expect(() => validateRateLimitSpec(spec({ enforcement: 'block' as 'hard' }))).toThrow(
       /enforcement: must be "hard"/,
     );

@@ -1,6 +1,9 @@
 /** Caller identity parts a limit can be keyed on. Canonical order: tenant, user, server, tool. */
 export type RateLimitDimension = 'tenant' | 'user' | 'server' | 'tool';
 
+/** As config writes it: `per: user`, `per: [user, tool]`, `per: global`. */
+export type RateLimitPer = RateLimitDimension | 'global' | readonly RateLimitDimension[];
+
 export type RateLimitWindow = 'sliding' | 'fixed';
 
 /** hard denies over the limit; soft and warn allow but report the hit (alert / audit as a would-be denial). */
@@ -13,10 +16,10 @@ export interface RateLimitSpec {
   limit: number;
   periodMs: number;
   window: RateLimitWindow;
-  /** At most `burst` calls in any interval of periodMs * burst / limit (1 <= burst <= limit). */
+  /** At most `burst` calls in any interval of periodMs * burst / limit (1 <= burst <= limit; 0 or absent: none). */
   burst?: number;
-  /** Key parts; [] is one counter for everybody. */
-  per: readonly RateLimitDimension[];
+  /** Key parts: one (`'user'`), a combination (`['tenant', 'tool']`), or `'global'` / `[]` for one shared counter. */
+  per: RateLimitPer;
   enforcement: RateLimitEnforcement;
   /** Allow calls while the counter store is unavailable (default false: fail closed). */
   failOpen?: boolean;
