@@ -105,6 +105,25 @@ describe('RateLimitService on Redis', () => {
     expect((await gw.check(s, alice)).allowed).toBe(true);
   });
 
+  it('sliding across two instances: no window of the period ever admits more than the limit', async () => {
+    let now = T0;
+    const gw1 = await service(url, () => now);
+    const gw2 = await service(url, () => now);
+    const s = spec('sliding-series', { limit: 20, periodMs: PERIOD_MS.minute, burst: 8 });
+    const admitted: number[] = [];
+    // Three concurrent calls every 700 ms for 3 minutes, split over both instances.
+    for (let t = 0; t < 3 * PERIOD_MS.minute; t += 700) {
+      now = T0 + t;
+      const results = await Promise.all([gw1.check(s, alice), gw2.check(s, alice), gw1.check(s, alice)]);
+      for (const r of results) if (r.allowed) admitted.push(t);
+    }
+    const maxIn = (length: number): number =>
+      Math.max(...admitted.map((t) => admitted.filter((u) => u >= t && u <= t + length).length));
+    expect(maxIn(PERIOD_MS.minute)).toBeLessThanOrEqual(20);
+    expect(maxIn(24_000)).toBeLessThanOrEqual(8); // burst 8 of 20/minute: 8 per 24 s
+    expect(admitted.length).toBeGreaterThanOrEqual(40);
+  });
+
   describe('two gateway processes', () => {
     beforeAll(() => {
       // The child processes run the built package, so build exactly what this test checks.
