@@ -1,1 +1,3 @@
-export {};
+export { createActivities, type Activities, type ActivityDeps } from './create-activities.js';
+export { startWorker, type RunningWorker, type StartWorkerOptions } from './worker.js';
+export { workflowsSource, type WorkflowsSource } from './workflows-source.js';

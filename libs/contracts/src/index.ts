@@ -6,3 +6,9 @@ export {
   type SearchAttributeDefinition,
   type SearchAttributeTypeName,
 } from './search-attributes.js';
+export {
+  HEALTH_PROBE_ID_PREFIX,
+  HEALTH_PROBE_WORKFLOW,
+  type HealthActivities,
+  type WorkerHealthReport,
+} from './health.contract.js';

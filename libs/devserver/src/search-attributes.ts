@@ -25,7 +25,7 @@ export function searchAttributeCommand(def: SearchAttributeDefinition, namespace
  * workflow task forever, so a wrong type, or a missing key we may not add, is an error naming the fix.
  */
 export async function ensureSearchAttributes(
-  connection: Connection,
+  connection: Pick<Connection, 'operatorService'>,
   namespace: string,
   defs: readonly SearchAttributeDefinition[],
   opts: { register: boolean } = { register: true },
