@@ -145,6 +145,7 @@ export class RateLimitService {
    * k+1 buckets, so no such window ever admits more than the limit, across processes too; the price is a
    * conservative overshoot of at most w (a call may be refused up to period/k before a perfect log would
    * admit it). The bucket index is in the key, so correctness never depends on TTL expiry (TTL only cleans up).
+   * Processes sharing Redis take the bucket index from their own clocks: they must agree to well within a bucket.
    */
   private async sliding(counter: CounterSpec, key: string, now: number): Promise<CounterOutcome> {
     const k = this.buckets;
