@@ -266,3 +266,20 @@ describe('options', () => {
     expect(createPiiScanner({ kinds: ['phone'] }).scanText('call 020 7946 0958')).toEqual([]);
   });
 });
+
+describe('key context in JSON', () => {
+  it('does not treat pagination tokens or version fields as secrets or addresses', () => {
+    const value = {
+      next_page_token: 'CgQIARAB9xk2',
+      progressToken: 'p-42a9',
+      version: '10.2.3.4',
+      access_token: 'ya29.a0AfH6SMBx3',
+    };
+    expect(scanner.scanJson(value).findings.map((f) => `${f.path} ${f.kind}`)).toEqual(['$.access_token secret']);
+  });
+
+  it('uses the key as context for bare numbers', () => {
+    const value = { phone: '4155552671', ssn: 536221234, order: '4155552671' };
+    expect(scanner.scanJson(value).findings.map((f) => `${f.path} ${f.kind}`)).toEqual(['$.phone phone', '$.ssn ssn']);
+  });
+});

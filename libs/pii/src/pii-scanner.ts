@@ -7,6 +7,7 @@ import {
   digitClusters,
   execAll,
   SECRET_KEY_RE,
+  NOT_SECRET_KEY_RE,
   nearContext,
   secretValueOk,
   type Candidate,
@@ -193,7 +194,7 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
   function locate(text: string, hint: string): Located[] {
     const out: Candidate[] = [];
     const trimmedHint = hint.toLowerCase();
-    if (secretEnabled && trimmedHint && SECRET_KEY_RE.test(trimmedHint)) {
+    if (secretEnabled && trimmedHint && SECRET_KEY_RE.test(trimmedHint) && !NOT_SECRET_KEY_RE.test(trimmedHint)) {
       // The key says it is a secret ("password", "api_key"): the whole value is, unless it is a placeholder.
       const value = text.trim();
       if (secretValueOk(value, false, true)) {

@@ -358,6 +358,8 @@ const email: Recognizer = {
       const tld = labels[labels.length - 1] ?? '';
       if (
         local.length > 0 &&
+        // git@github.com:org/repo.git is an SSH remote, not a person's address
+        !(local === 'git' && text[e] === ':') &&
         !local.endsWith('.') &&
         !local.includes('..') &&
         labels.length >= 2 &&
@@ -421,6 +423,8 @@ const IPV4_RE = /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?!\w|\.\d)/g;
 const IPV6_RE = /(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,45}(?![\w:])/g;
 // Cheap gate: an IPv6 address has two colons at most four hex digits apart (a literal-led, fast regex).
 const IPV6_HINT = /:[0-9A-Fa-f]{0,4}:/;
+// A JSON key such as "version" or "build" labels a dotted quad as a version.
+const VERSION_KEY = /version|^ver$|release|build|firmware|oid/;
 const VERSION_CONTEXT =
   /(?:version|\bver|release|build|firmware|\bv|oid|section|chapter|clause|step|rule|figure|table|item|§)\s*[:=]?\s*$/i;
 
@@ -434,7 +438,7 @@ const ipAddress: Recognizer = {
       const first = Number(raw.slice(0, raw.indexOf('.')));
       // Unspecified, loopback and netmask-looking values identify nobody.
       if (first === 0 || first === 127 || first === 255) continue;
-      if (VERSION_CONTEXT.test(before(text, m.index))) continue;
+      if (VERSION_CONTEXT.test(before(text, m.index)) || VERSION_KEY.test(ctx.hint)) continue;
       out.push({
         kind: 'ip_address',
         label: 'ipv4',
@@ -500,6 +504,8 @@ const SECRET_NAME =
 const ASSIGNMENT_RE = new RegExp(`(?<![A-Za-z0-9])${SECRET_NAME}(?![A-Za-z0-9])["']?\\s{0,3}(:=|:|=)\\s{0,3}`, 'gi');
 const BEARER_RE = /\b[Bb]earer\s{1,3}([A-Za-z0-9._~+/-]{16,4096}={0,2})(?![\w-])/g;
 /** JSON keys whose whole string value is a secret. */
+/** Keys named like tokens that are not credentials (pagination, progress). */
+export const NOT_SECRET_KEY_RE = /(?:next|page|continuation|pagination|cursor|progress|sync)[_-]?token/i;
 export const SECRET_KEY_RE =
   /^(?:[\w-]{0,40}[_-])?(?:password|passwd|passphrase|pwd|secret|client_secret|api[_-]?key|apikey|access[_-]?token|auth[_-]?token|refresh[_-]?token|private[_-]?key|secret[_-]?key|session[_-]?token|token|authorization|credentials?)$/i;
 const PLACEHOLDER =

@@ -49,15 +49,20 @@ describe('catastrophic backtracking', () => {
   });
 
   it.each(Object.entries(adversarial))('%s: 100 KB scans in linear time', (_name, make) => {
-    const small = make(10_000);
+    const small = make(25_000);
     const large = make(100_000);
     expect(large.length).toBeGreaterThan(90_000);
     timeMs(small); // warm up
-    const tSmall = Math.max(timeMs(small), 1);
-    const tLarge = timeMs(large);
-    // Linear: 10x the input costs about 10x the time; quadratic would be 100x. The bound leaves room for GC of
-    // many findings and for a loaded shared machine while still catching quadratic behaviour.
-    expect(tLarge / tSmall).toBeLessThan(50);
+    // Linear: 4x the input costs about 4x the time; quadratic would be 16x on every attempt. Below ~25 KB
+    // timings are dominated by when the GC runs. The machine is shared, so a noisy attempt may be repeated.
+    const ratios: number[] = [];
+    let tLarge = Infinity;
+    for (let attempt = 0; attempt < 3 && !ratios.some((r) => r < 10); attempt++) {
+      const tSmall = Math.max(timeMs(small), 1);
+      tLarge = Math.min(tLarge, timeMs(large));
+      ratios.push(tLarge / tSmall);
+    }
+    expect(Math.min(...ratios)).toBeLessThan(10);
     expect(tLarge).toBeLessThan(2_000);
   });
 });
