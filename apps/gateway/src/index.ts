@@ -1,1 +1,5 @@
-export {};
+export { GatewayModule } from './gateway.module.js';
+export { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
+export { startGateway, type RunningGateway, type StartGatewayOptions } from './gateway.js';
+export { HealthService, type HealthReport, type PartHealth, type PartName } from './health/health.service.js';
+export { TemporalClientService } from './temporal/temporal-client.service.js';

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { temporal } from '@temporalio/proto';
+import { HEALTH_PROBE_ID_PREFIX, HEALTH_PROBE_WORKFLOW, type WorkerHealthReport } from '@atom-gov/contracts';
+import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
+import { TemporalClientService } from '../temporal/temporal-client.service.js';
+
+export type PartName = 'temporal' | 'worker' | 'audit';
+
+export interface PartHealth {
+  ok: boolean;
+  detail: string;
+  ms: number;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'down';
+  /** The parts that are down, so a 503 names them. */
+  down: PartName[];
+  parts: Record<PartName, PartHealth>;
+}
+
+/** Bounds every check, so /healthz answers within a few seconds even when a part hangs. */
+const rpcTimeoutMs = 3_000;
+const probeTimeoutMs = 5_000;
+
+@Injectable()
+export class HealthService {
+  private readonly logger = new Logger('Health');
+  private inFlight: Promise<HealthReport> | undefined;
+
+  constructor(
+    @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
+    @Inject(TemporalClientService) private readonly temporal: TemporalClientService,
+  ) {}
+
+  /** Concurrent /healthz requests share one round of checks. */
+  check(): Promise<HealthReport> {
+    this.inFlight ??= this.runChecks().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async runChecks(): Promise<HealthReport> {
+    const [temporalPart, audit] = await Promise.all([
+      timed(() => this.checkTemporal()),
+      timed(async () => {
+        await this.options.audit.ping();
+        return `${this.options.audit.driver} answers`;
+      }),
+    ]);
+    const worker: PartHealth = temporalPart.ok
+      ? await timed(() => this.checkWorker())
+      : { ok: false, detail: 'unknown: Temporal is down', ms: 0 };
+    const parts = { temporal: temporalPart, worker, audit };
+    const down = (Object.keys(parts) as PartName[]).filter((name) => !parts[name].ok);
+    if (down.length > 0) this.logger.warn(`unhealthy: ${down.map((n) => `${n} (${parts[n].detail})`).join('; ')}`);
+    return { status: down.length === 0 ? 'ok' : 'down', down, parts };
+  }
+
+  private async checkTemporal(): Promise<string> {
+    const { connection, namespace } = this.temporal;
+    await connection.withDeadline(Date.now() + rpcTimeoutMs, () =>
+      connection.workflowService.describeNamespace({ namespace }),
+    );
+    return `${this.options.temporalAddress} namespace ${namespace}`;
+  }
+
+  /**
+   * Pollers first (cheap, and "nobody polls" is the common failure), then the probe workflow: the server keeps
+   * listing a stopped worker's pollers for minutes, so only a completed probe proves a worker executes.
+   */
+  private async checkWorker(): Promise<string> {
+    const { connection, client, namespace, taskQueue } = this.temporal;
+    const { pollers } = await connection.withDeadline(Date.now() + rpcTimeoutMs, () =>
+      connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      }),
+    );
+    if (!pollers || pollers.length === 0) throw new Error(`no worker polls task queue '${taskQueue}'`);
+    try {
+      const report = await client.workflow.execute<() => Promise<WorkerHealthReport>>(HEALTH_PROBE_WORKFLOW, {
+        taskQueue,
+        workflowId: `${HEALTH_PROBE_ID_PREFIX}${randomUUID()}`,
+        workflowExecutionTimeout: probeTimeoutMs,
+      });
+      return `${report.identity} ran the health probe on '${taskQueue}'`;
+    } catch (error) {
+      throw new Error(`no worker ran the health probe on '${taskQueue}' within ${probeTimeoutMs} ms`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+async function timed(fn: () => Promise<string>): Promise<PartHealth> {
+  const started = performance.now();
+  try {
+    const detail = await fn();
+    return { ok: true, detail, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    return { ok: false, detail: describe(error), ms: Math.round(performance.now() - started) };
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
