@@ -1,12 +1,18 @@
 // `atom-gov audit [--config FILE] [--server S] [--tenant T] [--user U] [--decision D] [--last 24h|--since TIME]
 //  [--until TIME] [--limit N] [--format table|json|jsonl|csv]`: queries the audit trail, newest first.
 import { existsSync } from 'node:fs';
-import { AUDIT_DECISIONS, type AuditDecision, type AuditEvent, type AuditQuery, openAuditStore } from '@atom-gov/audit';
+import type { AuditDecision, AuditEvent, AuditQuery } from '@atom-gov/audit';
 import { ConfigError, formatIssues, loadConfig, parseDuration } from '@atom-gov/config';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { CliError } from '../run-cli.js';
+
+// Kept here rather than imported so that loading the CLI does not load TypeORM for every other command;
+// the check below fails to compile if @atom-gov/audit gains a decision this list lacks.
+const AUDIT_DECISIONS = ['allow', 'deny', 'governed', 'error'] as const satisfies readonly AuditDecision[];
+type MissingDecision = Exclude<AuditDecision, (typeof AUDIT_DECISIONS)[number]>;
+const _everyDecisionListed: [MissingDecision] extends [never] ? true : MissingDecision = true;
 
 export const AUDIT_FORMATS = ['table', 'json', 'jsonl', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -238,6 +244,7 @@ export async function auditCommand(
     out.stdout(formatAuditEvents([], format));
     return;
   }
+  const { openAuditStore } = await import('@atom-gov/audit');
   const store = await openAuditStore({ ...(databaseUrl !== undefined ? { databaseUrl } : {}), sqlitePath });
   try {
     out.stdout(formatAuditEvents(await store.query(query), format));
