@@ -103,7 +103,7 @@ export function checkPolicySemantics(config: AtomGovConfig, now: Date = new Date
       issues.push(
         warn(
           r.rule,
-          `rule ${r.name} asks for approval with the same trigger as ${twin.name}: only one set of approval settings applies`,
+          `rule ${r.name} asks for approval with the same trigger as ${twin.name}: only the stricter one (more approvals, else the first) applies`,
         ),
       );
   });

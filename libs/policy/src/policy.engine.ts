@@ -548,7 +548,12 @@ export class PolicyEngine {
         if (r.enforcement === 'warn') {
           wouldDeny.push({ rule: r.name, reason: 'would require approval', enforcement: 'warn' });
           matches.push({ rule: r.name, effect: 'would-deny', why: `${r.triggerText}: ${r.actionText}` });
-        } else if (!approval || c.spec > approval.spec) {
+        } else if (
+          !approval ||
+          c.spec > approval.spec ||
+          // Equally specific: the stricter one (more approvals) governs.
+          (c.spec === approval.spec && r.approval.minApprovals > approval.a.minApprovals)
+        ) {
           approval = { a: r.approval, spec: c.spec, tenant: r.tenantScoped };
         }
       }
