@@ -102,7 +102,7 @@ const scanner = createPiiScanner();
 function measure(name, fn) {
   fn(results); // warm up the JIT on the whole set
   let best = { wall: 0, cpu: 0, found: 0 };
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < 5; r++) {
     const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const found = fn(results);

@@ -65,12 +65,12 @@ export interface PiiJsonReport {
   summary: PiiSummary;
 }
 
-export interface PiiOutcome<T = unknown> {
+export interface PiiOutcome {
   action: PiiAction;
   /** True when the action is `block` and PII was found: the value must not pass. */
   blocked: boolean;
   /** The redacted value for `redact`; the input unchanged for `block` and `alert`. */
-  value: T | unknown;
+  value: unknown;
   summary: PiiSummary;
 }
 

@@ -30,17 +30,23 @@ export interface Recognizer {
   scan(text: string, ctx: ScanContext, out: Candidate[]): void;
 }
 
+const NO_MATCHES: readonly RegExpExecArray[] = [];
+
 /**
  * Matches of a global regex. Unlike String#matchAll this does not clone the regex per call, which dominates
  * the cost on the many short strings of a JSON document.
  */
-export function* execAll(re: RegExp, text: string): Generator<RegExpExecArray> {
+export function execAll(re: RegExp, text: string): readonly RegExpExecArray[] {
   re.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
+  let m = re.exec(text);
+  if (m === null) return NO_MATCHES; // the common case allocates nothing
+  const out: RegExpExecArray[] = [];
+  while (m !== null) {
+    out.push(m);
     if (m[0].length === 0) re.lastIndex++;
-    yield m;
+    m = re.exec(text);
   }
+  return out;
 }
 
 // Every SSN, card, phone and IPv4 lies inside a run of digits and separators of at least six characters. One
@@ -57,15 +63,18 @@ export function digitClusters(text: string): number[] {
 }
 
 /** Matches of `re` within the clusters, with `index` relative to the whole text. */
-export function* clusterMatches(re: RegExp, text: string, clusters: readonly number[]): Generator<RegExpExecArray> {
+export function clusterMatches(re: RegExp, text: string, clusters: readonly number[]): readonly RegExpExecArray[] {
+  if (clusters.length === 0) return NO_MATCHES;
+  const out: RegExpExecArray[] = [];
   for (let i = 0; i < clusters.length; i += 2) {
     const from = Math.max(0, (clusters[i] as number) - CLUSTER_MARGIN_BEFORE);
     const to = (clusters[i + 1] as number) + CLUSTER_MARGIN_AFTER;
     for (const m of execAll(re, text.slice(from, to))) {
       m.index += from;
-      yield m;
+      out.push(m);
     }
   }
+  return out;
 }
 
 // The full ("max") metadata makes isValid() check number ranges, not only lengths. Loaded with require so
