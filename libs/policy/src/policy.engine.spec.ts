@@ -283,3 +283,16 @@ describe('explain', () => {
     );
   });
 });
+
+describe('isLocalCaller', () => {
+  it('counts the stdio bridge and loopback addresses as local, anything else (or unknown) as remote', async () => {
+    const { isLocalCaller } = await import('./index.js');
+    expect(isLocalCaller('stdio')).toBe(true);
+    expect(isLocalCaller('http', '127.0.0.1')).toBe(true);
+    expect(isLocalCaller('http', '::ffff:127.0.0.1')).toBe(true);
+    expect(isLocalCaller('http', '::1')).toBe(true);
+    expect(isLocalCaller('http', '10.0.0.5')).toBe(false);
+    expect(isLocalCaller('http', '::ffff:10.0.0.5')).toBe(false);
+    expect(isLocalCaller('http')).toBe(false);
+  });
+});

@@ -14,7 +14,7 @@ import type {
   TimeWindow,
 } from '@atom-gov/config';
 import type { RateLimitDimension } from '@atom-gov/limits';
-import { compileNames, globToRegExp, matchScore, type NameMatcher } from './glob.js';
+import { compileGlob, compileNames, type Glob, matchScore, type NameMatcher } from './glob.js';
 import type {
   ApprovalRequirement,
   Decision,
@@ -50,7 +50,7 @@ export interface CompiledRule {
   tenants: ReadonlySet<string> | null;
   users: ReadonlySet<string> | null;
   roles: ReadonlySet<string> | null;
-  resources: RegExp[] | null;
+  resources: Glob[] | null;
   time?: TimeWindow;
   /** Specificity without the operation part (that depends on how the name matched). */
   baseSpec: number;
@@ -140,7 +140,7 @@ function compileRule(rule: PolicyRule, config: AtomGovConfig): CompiledRule {
     tenants: setOrNull(t.tenants),
     users: setOrNull(t.users),
     roles: setOrNull(t.roles),
-    resources: t.resourcePatterns.length > 0 ? t.resourcePatterns.map(globToRegExp) : null,
+    resources: t.resourcePatterns.length > 0 ? t.resourcePatterns.map(compileGlob) : null,
     ...(t.time ? { time: t.time } : {}),
     baseSpec,
     tenantScoped: t.tenants !== '*',
