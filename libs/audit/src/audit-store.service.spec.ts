@@ -196,7 +196,6 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
         'idx_audit_events_server_time',
         'idx_audit_events_tenant_time',
         'idx_audit_events_time',
-        'uq_audit_events_tenant_seq',
       ]);
     } finally {
       await db.destroy();

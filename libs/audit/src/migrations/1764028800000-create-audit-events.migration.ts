@@ -37,16 +37,16 @@ export class CreateAuditEvents1764028800000 implements MigrationInterface {
         ],
       }),
     );
-    const indexes: Array<[string, string[], boolean?]> = [
+    // Each index costs every append a B-tree insert, so only those the queries need. The chain's unique
+    // (tenant, seq) index arrives with the chain itself (issue 6), when seq is filled in.
+    const indexes: Array<[string, string[]]> = [
       ['idx_audit_events_time', ['time']],
       ['idx_audit_events_tenant_time', ['tenant', 'time']],
       ['idx_audit_events_server_time', ['server', 'time']],
       ['idx_audit_events_operation', ['operation_id']],
-      // NULLs are distinct in unique indexes on both drivers, so unchained (seq NULL) events do not collide.
-      ['uq_audit_events_tenant_seq', ['tenant', 'seq'], true],
     ];
-    for (const [name, columnNames, isUnique = false] of indexes) {
-      await queryRunner.createIndex('audit_events', new TableIndex({ name, columnNames, isUnique }));
+    for (const [name, columnNames] of indexes) {
+      await queryRunner.createIndex('audit_events', new TableIndex({ name, columnNames }));
     }
   }
 
