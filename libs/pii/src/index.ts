@@ -5,6 +5,7 @@ export { luhnValid, cardBrand, ibanValid, ssnValid, ipv4Valid } from './validato
 export {
   BUILTIN_PII_KINDS,
   PiiConfigError,
+  PiiScanError,
   type BuiltinPiiKind,
   type PiiKind,
   type CustomPiiPattern,

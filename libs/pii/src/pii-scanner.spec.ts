@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createPiiScanner } from './pii-scanner.js';
-import { PiiConfigError } from './pii.types.js';
+import { PiiConfigError, PiiScanError } from './pii.types.js';
 
 const scanner = createPiiScanner();
 const kindsIn = (text: string): string[] => scanner.scanText(text).map((f) => f.kind);
@@ -281,5 +281,14 @@ describe('key context in JSON', () => {
   it('uses the key as context for bare numbers', () => {
     const value = { phone: '4155552671', ssn: 536221234, order: '4155552671' };
     expect(scanner.scanJson(value).findings.map((f) => `${f.path} ${f.kind}`)).toEqual(['$.phone phone', '$.ssn ssn']);
+  });
+});
+
+describe('limits', () => {
+  it('refuses values nested deeper than 512 levels instead of passing them unscanned', () => {
+    let deep: unknown = 'mail a.b@example.com';
+    for (let i = 0; i < 600; i++) deep = [deep];
+    expect(() => scanner.scanJson(deep)).toThrow(PiiScanError);
+    expect(() => scanner.redactJson(deep)).toThrow(/nested deeper than 512 levels at \$\[0\]/);
   });
 });

@@ -17,6 +17,7 @@ import {
 import {
   BUILTIN_PII_KINDS,
   PiiConfigError,
+  PiiScanError,
   type CustomPiiPattern,
   type PiiAction,
   type PiiFinding,
@@ -47,6 +48,7 @@ const PARTIAL_KINDS = new Set(['ssn', 'credit_card', 'phone', 'iban']);
 const NUMBER_KINDS = new Set(['ssn', 'credit_card', 'phone', 'ip_address']);
 const MIN_TEXT = 6; // shorter strings cannot hold any built-in kind (a@b.co, 1.2.3.4)
 const MAX_JSON_NESTING = 4; // JSON inside a string inside JSON...: deeper strings are scanned as text
+const MAX_DEPTH = 512; // deeper values are refused rather than passed unscanned (or overflowing the stack)
 
 /** Summarise findings as kinds and counts only. */
 export function summarize(findings: readonly PiiFinding[]): PiiSummary {
@@ -302,6 +304,11 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
     findings: PiiFinding[],
     redact: boolean,
   ): unknown {
+    if (parts.length > MAX_DEPTH) {
+      throw new PiiScanError(
+        `value is nested deeper than ${MAX_DEPTH} levels at ${pathToString(parts.slice(0, 8))}...`,
+      );
+    }
     if (typeof value === 'string') {
       if (nesting < MAX_JSON_NESTING) {
         const parsed = tryJson(value);

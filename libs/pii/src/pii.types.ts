@@ -83,3 +83,8 @@ export interface SelfTestFailure {
 export class PiiConfigError extends Error {
   override readonly name = 'PiiConfigError';
 }
+
+/** A value the scanner refuses to judge (e.g. nested too deeply); callers must treat it as failing closed. */
+export class PiiScanError extends Error {
+  override readonly name = 'PiiScanError';
+}
