@@ -77,6 +77,24 @@ describe('precedence', () => {
     expect(effect(over)).toBe(expected);
   });
 
+  it('a tenant rule in shadow mode cannot soften a hard denial of the global policy', async () => {
+    const e = compilePolicy(
+      await loadTree({
+        'mcp-governance.yaml': SERVERS,
+        'p.yaml': [
+          `policy: { name: no_rm, trigger: { mcp_server: fs, operation: rm }, action: { deny: true } }`,
+          `policy: { name: acme_trial, enforcement: warn, trigger: { mcp_server: fs, tenants: [acme] }, action: { deny: true } }`,
+        ]
+          .map(doc)
+          .join(''),
+      }),
+    );
+    const d = e.decide(base({ tenant: 'acme', name: 'rm' }));
+    expect(d).toMatchObject({ effect: 'deny', policy: 'no_rm', rules: ['no_rm'] });
+    expect(d.wouldDeny.map((w) => w.rule)).toEqual(['acme_trial']);
+    expect(e.decide(base({ tenant: 'acme', name: 'ls' })).effect).toBe('allow');
+  });
+
   it('names the rule and reason of a denial, and marks list-based denials hidden', () => {
     const wipe = engine.decide(base({ name: 'wipe_disk' }));
     expect(wipe).toMatchObject({

@@ -542,6 +542,7 @@ export class PolicyEngine {
     // every quota applies.
     let approval: { a: ApprovalRequirement; spec: number; tenant: boolean } | undefined;
     const quotas: QuotaRequirement[] = [];
+    let quotaRule: Candidate | undefined;
     for (const c of matched) {
       const r = c.r;
       if (r.approval) {
@@ -558,6 +559,7 @@ export class PolicyEngine {
         }
       }
       quotas.push(...r.quotas);
+      if (r.quotas.length > 0 && (!quotaRule || c.spec > quotaRule.spec)) quotaRule = c;
     }
     if (approval?.tenant) {
       const strictest = Math.max(...matched.map((c) => c.r.approval?.minApprovals ?? 0));
@@ -574,7 +576,8 @@ export class PolicyEngine {
         why: `${r.triggerText}: ${r.actionText}`,
       });
     }
-    const primary = approval?.a.rule ?? quotas[0]?.rule;
+    // The audit record's `policy`: the approval rule, else the most specific quota rule.
+    const primary = approval?.a.rule ?? quotaRule?.r.name;
     return {
       effect: governed ? 'governed' : 'allow',
       ...(primary ? { policy: primary } : matched[0] ? { policy: mostSpecific(matched).r.name } : {}),
