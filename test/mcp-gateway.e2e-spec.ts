@@ -1,22 +1,20 @@
-// The MCP module in a Nest app with the real config loader and the real audit store (SQLite): API-key identity,
-// a call through /mcp/everything, and the audit event durable before the response arrives.
+// The real gateway (startGateway: NestJS, MCP module) with the real config loader and the real audit store
+// (SQLite): API-key identity, calls of both protocol eras through /mcp/everything, the audit event durable before
+// the response arrives, and upstream processes gone after close.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Module, type INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { loadConfig } from '@atom-gov/config';
 import { openAuditStore, type AuditStore } from '@atom-gov/audit';
-import { McpModule } from '../apps/gateway/src/mcp/mcp.module.js';
+import { startGateway, type RunningGateway } from '@atom-gov/gateway';
 
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const key = 'agk_test_0123456789';
-let app: INestApplication;
+let gateway: RunningGateway;
 let audit: AuditStore;
 let base: string;
 const clients: Client[] = [];
@@ -45,21 +43,38 @@ beforeAll(async () => {
   );
   const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
   audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  @Module({ imports: [McpModule.forRoot({ config, audit })] })
-  class TestModule {}
-  app = await NestFactory.create(TestModule, { logger: false, bodyParser: false });
-  await app.listen(0, '127.0.0.1');
-  base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  // Temporal is not needed for MCP forwarding; the gateway's Temporal connection is lazy.
+  gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
+  base = gateway.url;
 });
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()));
-  await app?.close();
+  await gateway?.close();
   await audit?.close();
 });
 
-async function connect(headers: Record<string, string>): Promise<Client> {
-  const client = new Client({ name: 'e2e', version: '1' });
+/** Live child processes of this process (the gateway runs in-process here, so its upstreams are our children). */
+function childPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === process.pid && fields[0] !== 'Z') out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+async function connect(
+  headers: Record<string, string>,
+  options: ConstructorParameters<typeof Client>[1] = {},
+): Promise<Client> {
+  const client = new Client({ name: 'e2e', version: '1' }, options);
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${base}/mcp/everything`), { requestInit: { headers } }),
   );
@@ -103,5 +118,40 @@ describe('gateway /mcp/:server', () => {
     const call = events.find((e) => e.method === 'tools/call' && e.target === 'echo');
     expect(call).toMatchObject({ tenant: 'acme', user: 'ci-bot', decision: 'allow', outcome: 'ok' });
     expect(events.some((e) => e.method === 'initialize')).toBe(true);
+  });
+
+  it('relays progress and a sampling request to the session that caused it', async () => {
+    const client = await connect({ authorization: `Bearer ${key}` }, { capabilities: { sampling: {} } });
+    client.setRequestHandler('sampling/createMessage', async () => ({
+      role: 'assistant',
+      content: { type: 'text', text: 'e2e sample' },
+      model: 'm',
+    }));
+    const steps: number[] = [];
+    await client.callTool(
+      { name: 'trigger-long-running-operation', arguments: { duration: 0.1, steps: 3 } },
+      { onprogress: (p) => steps.push(p.progress) },
+    );
+    expect(steps.slice(0, 2)).toEqual([1, 2]);
+    const sampled = await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi' } });
+    expect(JSON.stringify(sampled.content)).toContain('e2e sample');
+  });
+
+  it('serves a 2026-07-28 client (stateless) next to 2025 sessions', async () => {
+    const client = await connect(
+      { authorization: `Bearer ${key}` },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const r = await client.callTool({ name: 'echo', arguments: { message: 'modern' } });
+    expect(r.content).toEqual([{ type: 'text', text: 'Echo: modern' }]);
+  });
+
+  it('closing the gateway ends every session and kills every upstream process', async () => {
+    expect(childPids().length).toBeGreaterThan(0);
+    await gateway.close();
+    const deadline = Date.now() + 5000;
+    while (childPids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(childPids()).toEqual([]);
   });
 });

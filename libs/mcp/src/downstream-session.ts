@@ -21,7 +21,7 @@ import { passthroughResult, type HubSession, type UpstreamHub } from './upstream
 import type { CallerIdentity, McpLogger } from './types.js';
 
 /** JSON-RPC error code for requests a policy denied (application-defined range). */
-export const POLICY_DENIED = -32001;
+export const POLICY_DENIED = -32003;
 
 export interface SessionOptions {
   id: string;

@@ -197,6 +197,43 @@ describe('forwarding through McpGateway matches server-everything directly', () 
     expect(a.seen).toEqual(all.slice(0, a.seen.length));
   });
 
+  it('every progress step is on the wire before the result (read raw, without the SDK client)', async () => {
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp/everything`));
+    await connect(transport);
+    const res = await fetch(`${base}/mcp/everything`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'p-1',
+        method: 'tools/call',
+        params: {
+          name: 'trigger-long-running-operation',
+          arguments: { duration: 0.2, steps: 4 },
+          _meta: { progressToken: 'my-token' },
+        },
+      }),
+    });
+    const messages = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as { method?: string; id?: string; params?: Record<string, unknown> })
+      // A server->client request (the upstream's roots/list after start) may share the stream: not under test.
+      .filter((m) => !(m.method && m.id !== undefined));
+    expect(messages.map((m) => m.method ?? `result ${m.id}`)).toEqual([
+      ...Array(4).fill('notifications/progress'),
+      'result p-1',
+    ]);
+    expect(messages.slice(0, 4).map((m) => m.params)).toEqual(
+      [1, 2, 3, 4].map((progress) => ({ progress, total: 4, progressToken: 'my-token' })),
+    );
+  });
+
   it('sampling and elicitation round-trip to the session that caused them', async () => {
     const [d, g] = await Promise.all([direct(), viaGateway()]);
     const params = { name: 'trigger-sampling-request', arguments: { prompt: 'What is 6*7?', maxTokens: 20 } };

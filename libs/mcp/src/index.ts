@@ -15,7 +15,7 @@ export {
 export { freePort, LaunchedServer, type LaunchedServerOptions } from './launched-server.js';
 export { McpGateway, type HandleOptions, type McpGatewayOptions } from './mcp-gateway.service.js';
 export { StdioProcessTransport, type StdioProcessOptions } from './stdio-process.transport.js';
-export { UpstreamHub, type HubSession, type OpenHubOptions } from './upstream-hub.js';
+export { REQUEST_TIMEOUT, UpstreamHub, type HubSession, type OpenHubOptions } from './upstream-hub.js';
 export {
   consoleLogger,
   silentLogger,

@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import {
   Client,
+  ProtocolError,
   SSEClientTransport,
   StreamableHTTPClientTransport,
   type ClientCapabilities,
@@ -18,6 +19,9 @@ import {
 import { StdioProcessTransport } from './stdio-process.transport.js';
 import type { McpResult } from './interceptor.js';
 import type { McpLogger, UpstreamServerConfig } from './types.js';
+
+/** JSON-RPC code for a forwarded request the upstream left unanswered (the v1 SDK's RequestTimeout). */
+export const REQUEST_TIMEOUT = -32001;
 
 /** Accepts any result object unchanged, so unknown fields and `_meta` survive forwarding. */
 export const passthroughResult: StandardSchemaV1<McpResult, McpResult> = {
@@ -64,6 +68,8 @@ export class UpstreamHub {
   readonly sessions = new Set<HubSession>();
   /** Forwarded requests not yet answered, oldest first. */
   private readonly inFlight: InFlight[] = [];
+  private readonly progressRoutes = new Map<string, (progress: Record<string, unknown>) => void>();
+  private progressSeq = 0;
   private closed = false;
   /** Pooled hubs (2026-07-28 stateless requests) outlive their per-request sessions; the idle reaper closes them. */
   keepOpen = false;
@@ -85,6 +91,9 @@ export class UpstreamHub {
     const hub = new UpstreamHub(client, transport, server.name, logger);
     client.fallbackRequestHandler = (request, ctx) => hub.routeRequest(request, ctx.mcpReq.signal);
     client.fallbackNotificationHandler = async (notification) => hub.routeNotification(notification);
+    client.setNotificationHandler('notifications/progress', (n) =>
+      hub.routeProgress(n.params as Record<string, unknown>),
+    );
     client.onclose = () => hub.onUpstreamClosed();
     client.onerror = (error) => logger.warn(`upstream '${server.name}': ${error.message}`, { server: server.name });
     try {
@@ -125,7 +134,11 @@ export class UpstreamHub {
     if (this.sessions.size === 0 && !this.keepOpen) await this.close();
   }
 
-  /** Sends a request upstream on behalf of a session; progress and cancellation travel with it. */
+  /**
+   * Sends a request upstream on behalf of a session; progress and cancellation travel with it. Progress uses a
+   * gateway-issued token routed by our own notification handler rather than the SDK's per-request callback: the
+   * SDK dispatches notifications a microtask after responses, so the callback would miss the last step.
+   */
   async forward(
     session: HubSession,
     downstreamId: string | number,
@@ -134,17 +147,50 @@ export class UpstreamHub {
   ): Promise<McpResult> {
     const entry: InFlight = { session, requestId: downstreamId };
     this.inFlight.push(entry);
-    try {
-      return await this.client.request(request as never, passthroughResult, {
-        signal: options.signal,
-        onprogress: options.onprogress as never,
-        timeout: options.timeoutMs,
-        resetTimeoutOnProgress: true,
+    // Inactivity timeout: any progress from the upstream restarts it, so long operations that report go on.
+    const idle = new AbortController();
+    const arm = () => setTimeout(() => idle.abort(), options.timeoutMs);
+    let timer = arm();
+    let token: string | undefined;
+    let upstreamRequest = request;
+    if (options.onprogress) {
+      const onprogress = options.onprogress;
+      token = `atom-gov-${++this.progressSeq}`;
+      this.progressRoutes.set(token, (progress) => {
+        clearTimeout(timer);
+        timer = arm();
+        onprogress(progress);
       });
+      const meta = { ...(request.params?._meta as Record<string, unknown> | undefined), progressToken: token };
+      upstreamRequest = { method: request.method, params: { ...request.params, _meta: meta } };
+    }
+    try {
+      return await this.client.request(upstreamRequest as never, passthroughResult, {
+        signal: AbortSignal.any([options.signal, idle.signal]),
+        timeout: 0x7fffffff, // our inactivity timer above is the limit
+      });
+    } catch (error) {
+      if (idle.signal.aborted && !options.signal.aborted) {
+        throw new ProtocolError(
+          REQUEST_TIMEOUT,
+          `Request timed out: no answer or progress from '${this.name}' for ${options.timeoutMs} ms`,
+        );
+      }
+      throw error;
     } finally {
+      clearTimeout(timer);
       const i = this.inFlight.indexOf(entry);
       if (i >= 0) this.inFlight.splice(i, 1);
+      // Progress queued before the response is dispatched before this continuation runs (FIFO microtasks).
+      if (token !== undefined) this.progressRoutes.delete(token);
     }
+  }
+
+  private routeProgress(params: Record<string, unknown>): void {
+    const { progressToken, ...progress } = params;
+    const route = this.progressRoutes.get(progressToken as string);
+    if (route) route(progress);
+    else this.logger.warn(`upstream '${this.name}': progress for an unknown token ${JSON.stringify(progressToken)}`);
   }
 
   async notify(notification: Notification): Promise<void> {

@@ -1,5 +1,5 @@
 // Owns the McpGateway for the configured servers and turns each operation record into a durable audit event.
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { AtomGovConfig } from '@atom-gov/config';
 import type { AuditStore } from '@atom-gov/audit';
 import { McpGateway, type Interceptor, type McpLogger, type OperationRecord } from '@atom-gov/mcp';
@@ -22,7 +22,7 @@ const gatewayLogger: McpLogger = {
 };
 
 @Injectable()
-export class McpService implements OnApplicationShutdown {
+export class McpService implements BeforeApplicationShutdown {
   readonly gateway: McpGateway;
 
   constructor(@Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions) {
@@ -43,7 +43,8 @@ export class McpService implements OnApplicationShutdown {
     });
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before Nest closes the HTTP server: open session streams would otherwise keep it from closing.
+  async beforeApplicationShutdown(): Promise<void> {
     await this.gateway.close();
   }
 }
