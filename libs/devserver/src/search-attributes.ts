@@ -1,9 +1,12 @@
 import { type Connection } from '@temporalio/client';
 import { type SearchAttributeDefinition, type SearchAttributeTypeName } from '@atom-gov/contracts';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module whose named exports Node's ESM loader cannot detect: use the default export.
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
-const typeCodes: Record<SearchAttributeTypeName, temporal.api.enums.v1.IndexedValueType> = {
+const typeCodes: Record<SearchAttributeTypeName, number> = {
   Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
   Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,

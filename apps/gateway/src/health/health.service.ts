@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { temporal } from '@temporalio/proto';
+// A CommonJS module whose named exports Node's ESM loader cannot detect: use the default export.
+import proto from '@temporalio/proto';
 import { HEALTH_PROBE_ID_PREFIX, HEALTH_PROBE_WORKFLOW, type WorkerHealthReport } from '@atom-gov/contracts';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
 import { TemporalClientService } from '../temporal/temporal-client.service.js';
+
+const { temporal } = proto;
 
 export type PartName = 'temporal' | 'worker' | 'audit';
 
