@@ -202,6 +202,12 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
     }
   });
 
+  it('lets several stores open a new database at once', async () => {
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openStore()));
+    await Promise.all(stores.map((store) => store.append(fullEvent())));
+    expect(await stores[0]?.query({})).toHaveLength(4);
+  });
+
   it('stores every field and reads it back', async () => {
     const store = await openStore();
     const event = fullEvent({ time: new Date('2026-11-24T08:15:30.123Z') });

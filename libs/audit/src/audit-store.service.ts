@@ -58,8 +58,16 @@ export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStor
 
 async function runMigrations(dataSource: DataSource, driver: AuditDriver): Promise<void> {
   if (driver === 'better-sqlite3') {
-    // One connection per process; SQLite's own write lock (with the busy timeout) orders concurrent openers.
-    await dataSource.runMigrations({ transaction: 'all' });
+    // The gateway, the worker and the CLI may open a new file at the same moment. BEGIN IMMEDIATE takes SQLite's
+    // write lock up front (waiting up to the busy timeout), so one process migrates and the others then see it done.
+    await dataSource.query('BEGIN IMMEDIATE');
+    try {
+      await dataSource.runMigrations({ transaction: 'none' });
+      await dataSource.query('COMMIT');
+    } catch (error) {
+      await dataSource.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
     return;
   }
   const lock = dataSource.createQueryRunner();
