@@ -221,6 +221,14 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
     expect(Object.keys(newest ?? {})).not.toContain('target');
   });
 
+  it('round-trips text that array and SQL literals treat specially', async () => {
+    const store = await openStore();
+    const tricky = "a\"b\\c,{d} 'e' ü 🙂\n\ttab";
+    const event = fullEvent({ target: 'NULL', argsSummary: tricky, rules: ['{x}', 'y,z', '"q"'], intent: '' });
+    await store.append(event);
+    expect(await store.query({})).toEqual([event]);
+  });
+
   it('keeps characters PostgreSQL text cannot hold from failing the batch', async () => {
     const store = await openStore();
     const event = fullEvent({ argsSummary: 'a\u0000b' });

@@ -32,7 +32,7 @@ export type AuditStoreOptions = DataSourceOptions;
 
 /** Events per transaction; a burst larger than this is written as several consecutive transactions. */
 const MAX_BATCH = 2000;
-/** Rows per INSERT statement: 22 columns x 500 stays far below SQLite's and PostgreSQL's bound-parameter limits. */
+/** Rows per SQLite INSERT statement: 22 columns x 500 stays far below SQLite's bound-parameter limit. */
 const ROWS_PER_STATEMENT = 500;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 100_000;
@@ -161,21 +161,26 @@ class TypeOrmAuditStore implements AuditStore {
     const { driver } = this.dataSource;
     const columns = this.repository.metadata.columns;
     const names = columns.map((c) => driver.escape(c.databaseName)).join(', ');
-    const pg = this.driver === 'postgres';
+    const value = (row: AuditEventRow, column: (typeof columns)[number]): unknown =>
+      driver.preparePersistentValue(column.getEntityValue(row), column);
     await this.dataSource.transaction(async (manager) => {
+      if (this.driver === 'postgres') {
+        // One array per column, unnested into rows: one short statement for the whole batch, which PostgreSQL
+        // parses about twice as fast as a multi-row VALUES list with thousands of parameters.
+        const arrays = columns.map((column) => rows.map((row) => value(row, column)));
+        const casts = columns.map((column, i) => `$${i + 1}::${driver.normalizeType(column)}[]`).join(', ');
+        await manager.query(
+          `INSERT INTO ${AUDIT_EVENTS_TABLE} (${names}) SELECT * FROM unnest(${casts}) ON CONFLICT (id) DO NOTHING`,
+          arrays,
+        );
+        return;
+      }
+      const tuple = `(${columns.map(() => '?').join(', ')})`;
       for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
         const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-        const params: unknown[] = [];
-        const tuples = chunk.map((row) => {
-          const marks = columns.map((column) => {
-            params.push(driver.preparePersistentValue(column.getEntityValue(row), column));
-            return pg ? `$${params.length}` : '?';
-          });
-          return `(${marks.join(', ')})`;
-        });
-        const verb = pg ? 'INSERT INTO' : 'INSERT OR IGNORE INTO';
-        const conflict = pg ? ' ON CONFLICT (id) DO NOTHING' : '';
-        await manager.query(`${verb} ${AUDIT_EVENTS_TABLE} (${names}) VALUES ${tuples.join(', ')}${conflict}`, params);
+        const params = chunk.flatMap((row) => columns.map((column) => value(row, column)));
+        const tuples = chunk.map(() => tuple).join(', ');
+        await manager.query(`INSERT OR IGNORE INTO ${AUDIT_EVENTS_TABLE} (${names}) VALUES ${tuples}`, params);
       }
     });
   }
