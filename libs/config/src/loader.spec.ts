@@ -484,3 +484,63 @@ describe('the committed JSON Schemas', () => {
     expect(policy({ polcy: { name: 'x' } })).toBe(false);
   });
 });
+
+describe('notifications', () => {
+  it('defaults to the outbox, a generated link key and the gateway URL', async () => {
+    const dir = writeTree({ 'c.yaml': 'atom_gov:\n  gateway:\n    port: 9123\n' });
+    const config = await loadConfig({ configPath: join(dir, 'c.yaml'), dataDir: join(dir, 'data'), env: env(dir) });
+    expect(config.notifications).toEqual({
+      publicUrl: 'http://127.0.0.1:9123',
+      from: 'ATOM-GOV <atom-gov@localhost>',
+      outboxDir: join(dir, 'data', 'outbox'),
+      linkKeyFile: join(dir, 'data', 'approval-link.key'),
+      slack: { socketMode: false, host: '127.0.0.1', port: 3000, channels: {}, users: {} },
+    });
+  });
+
+  it('reads SMTP and Slack settings with secrets from the environment', async () => {
+    const dir = writeTree({
+      'c.yaml': [
+        'atom_gov:',
+        '  notifications:',
+        '    public_url: https://gov.example.com/',
+        '    from: Gov <gov@example.com>',
+        '    link_secret: ${LINK_SECRET}',
+        '    smtp: { host: smtp.example.com, user: gov, pass: "${SMTP_PASS}" }',
+        '    slack:',
+        '      bot_token: ${SLACK_BOT_TOKEN}',
+        '      signing_secret: ${SLACK_SIGNING_SECRET}',
+        '      channels: { ops-channel: C0OPS }',
+        '      users: { U0ALICE: alice@company.com }',
+        '',
+      ].join('\n'),
+    });
+    const config = await loadConfig({
+      configPath: join(dir, 'c.yaml'),
+      dataDir: join(dir, 'data'),
+      env: env(dir, {
+        LINK_SECRET: 'k'.repeat(40),
+        SMTP_PASS: 's3cret',
+        SLACK_BOT_TOKEN: 'xoxb-1',
+        SLACK_SIGNING_SECRET: 'sig',
+      }),
+    });
+    const n = config.notifications;
+    expect(n.publicUrl).toBe('https://gov.example.com');
+    expect(n.smtp).toEqual({ host: 'smtp.example.com', port: 587, secure: false, user: 'gov', pass: 's3cret' });
+    expect(n.linkSecret).toBe('k'.repeat(40));
+    expect(n.slack).toMatchObject({ botToken: 'xoxb-1', signingSecret: 'sig', socketMode: false });
+    expect(n.slack.channels).toEqual({ 'ops-channel': 'C0OPS' });
+    expect(n.slack.users).toEqual({ U0ALICE: 'alice@company.com' });
+  });
+
+  it('rejects a short link secret and names the fix', async () => {
+    const dir = writeTree({ 'c.yaml': 'atom_gov:\n  notifications:\n    link_secret: short\n' });
+    const err = await loadConfig({ configPath: join(dir, 'c.yaml'), dataDir: join(dir, 'data'), env: env(dir) }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatchObject({ path: 'atom_gov.notifications.link_secret', line: 3 });
+    expect((err as ConfigError).issues[0]!.message).toContain('at least 32 characters');
+  });
+});

@@ -14,7 +14,13 @@ import {
   rulesFromServers,
 } from './policies.js';
 import { homeOf, type RuntimeOptions, resolveRuntime, toAbsolute } from './runtime.js';
-import { configFileSchema, policyFileSchema, type RawConfigFile, type RawPolicyFile } from './schema.js';
+import {
+  configFileSchema,
+  policyFileSchema,
+  type RawAtomGov,
+  type RawConfigFile,
+  type RawPolicyFile,
+} from './schema.js';
 import { normalizeServers } from './servers.js';
 import type { AtomGovConfig, PolicyRule, QuotaAmount } from './types.js';
 import { validateDoc } from './validate.js';
@@ -182,6 +188,9 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
   }
   const hostForUrl = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 
+  const gatewayPublicUrl =
+    g.gateway?.public_url ?? `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
+
   if (hasErrors(issues)) return fail();
 
   const withoutVersion: Omit<AtomGovConfig, 'version'> = {
@@ -199,7 +208,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
     gateway: {
       host,
       port,
-      publicUrl: g.gateway?.public_url ?? `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`,
+      publicUrl: gatewayPublicUrl,
       allowUnauthenticated,
       anonymous: {
         tenant: g.gateway?.anonymous?.tenant ?? 'default',
@@ -235,6 +244,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
       sqlitePath: resolve(rt.dataDir, 'audit.sqlite'),
     },
     redis: optional(g.redis?.url) !== undefined ? { url: g.redis!.url! } : {},
+    notifications: normaliseNotifications(g.notifications, rt.dataDir, gatewayPublicUrl),
     servers,
     policies: definitions,
     rules,
@@ -256,6 +266,47 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
   };
   const version = configVersion(withoutVersion);
   return deepFreeze({ version, ...withoutVersion });
+}
+
+function normaliseNotifications(
+  n: RawAtomGov['notifications'],
+  dataDir: string,
+  gatewayPublicUrl: string,
+): AtomGovConfig['notifications'] {
+  const smtp = n?.smtp;
+  const slack = n?.slack;
+  return {
+    publicUrl: (n?.public_url ?? gatewayPublicUrl).replace(/\/+$/, ''),
+    from: n?.from ?? 'ATOM-GOV <atom-gov@localhost>',
+    ...(smtp !== undefined
+      ? {
+          smtp: {
+            host: smtp.host,
+            // 465 is implicit TLS; anything else upgrades with STARTTLS when the server offers it.
+            port: smtp.port ?? (smtp.secure ? 465 : 587),
+            secure: smtp.secure ?? smtp.port === 465,
+            ...(optional(smtp.user) !== undefined ? { user: smtp.user! } : {}),
+            ...(optional(smtp.pass) !== undefined ? { pass: smtp.pass! } : {}),
+          },
+        }
+      : {}),
+    outboxDir: resolve(dataDir, 'outbox'),
+    ...(optional(n?.link_secret) !== undefined ? { linkSecret: n!.link_secret! } : {}),
+    linkKeyFile: resolve(dataDir, 'approval-link.key'),
+    slack: {
+      ...(optional(slack?.bot_token) !== undefined ? { botToken: slack!.bot_token! } : {}),
+      ...(optional(slack?.signing_secret) !== undefined ? { signingSecret: slack!.signing_secret! } : {}),
+      ...(optional(slack?.app_token) !== undefined ? { appToken: slack!.app_token! } : {}),
+      socketMode:
+        slack?.socket_mode ??
+        (optional(slack?.app_token) !== undefined && optional(slack?.signing_secret) === undefined),
+      host: slack?.host ?? '127.0.0.1',
+      port: slack?.port ?? 3000,
+      ...(slack?.api_url !== undefined ? { apiUrl: slack.api_url } : {}),
+      channels: { ...(slack?.channels ?? {}) },
+      users: { ...(slack?.users ?? {}) },
+    },
+  };
 }
 
 /** Top-level `x-...` keys are free for YAML anchors shared by the rest of the file (as in Compose files). */

@@ -359,6 +359,52 @@ const atomGovSchema = z.strictObject({
     .optional(),
   database: z.strictObject({ url: z.string().optional() }).optional(),
   redis: z.strictObject({ url: z.string().optional() }).optional(),
+  notifications: z
+    .strictObject({
+      public_url: z
+        .url()
+        .optional()
+        .meta({ description: 'Base URL of approval links in emails (default: gateway.public_url)' }),
+      from: z
+        .string()
+        .optional()
+        .meta({ description: 'Sender of approval emails, e.g. "ATOM-GOV <atom-gov@example.com>"' }),
+      link_secret: z
+        .string()
+        .min(32, 'use at least 32 characters (e.g. openssl rand -hex 32)')
+        .optional()
+        .meta({ description: 'HMAC key for approval links; default: generated into <data dir>/approval-link.key' }),
+      smtp: z
+        .strictObject({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65535).optional(),
+          secure: z.boolean().optional(),
+          user: z.string().optional(),
+          pass: z.string().optional(),
+        })
+        .optional()
+        .meta({ description: 'SMTP server for approval emails; without it emails are written to <data dir>/outbox' }),
+      slack: z
+        .strictObject({
+          bot_token: z.string().optional(),
+          signing_secret: z.string().optional(),
+          app_token: z.string().optional(),
+          socket_mode: z.boolean().optional(),
+          host: z.string().optional(),
+          port: z.number().int().min(0).max(65535).optional(),
+          api_url: z.url().optional(),
+          channels: z
+            .record(z.string(), z.string())
+            .optional()
+            .meta({ description: 'Channel names (slack://ops-channel) to channel ids (C0123...)' }),
+          users: z
+            .record(z.string(), z.string())
+            .optional()
+            .meta({ description: 'Slack user ids (U0123...) to approver identities (alice@company.com)' }),
+        })
+        .optional(),
+    })
+    .optional(),
   policy_files: z.array(z.string()).optional().meta({ description: 'Globs of policy files, relative to this file' }),
   operation_groups: z
     .record(z.string(), z.array(z.string()))

@@ -228,6 +228,44 @@ export interface ApiKeyConfig {
   roles: string[];
 }
 
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  pass?: string;
+}
+
+export interface SlackConfig {
+  botToken?: string;
+  signingSecret?: string;
+  /** xapp-... token: Socket Mode for deployments without a public URL. */
+  appToken?: string;
+  socketMode: boolean;
+  /** HTTP receiver of the slackbot (POST /slack/events). */
+  host: string;
+  port: number;
+  /** Slack Web API base URL (default https://slack.com/api/). */
+  apiUrl?: string;
+  /** Channel names (as in slack://ops-channel) to channel ids. */
+  channels: Record<string, string>;
+  /** Slack user ids to approver identities. */
+  users: Record<string, string>;
+}
+
+export interface NotificationsConfig {
+  /** Base URL of approval links (default: gateway.publicUrl). */
+  publicUrl: string;
+  from: string;
+  /** Absent: emails are written as .eml files into outboxDir and their links logged. */
+  smtp?: SmtpConfig;
+  outboxDir: string;
+  /** HMAC key for approval links; absent: generated into linkKeyFile. */
+  linkSecret?: string;
+  linkKeyFile: string;
+  slack: SlackConfig;
+}
+
 export interface LevelTable {
   /** Named quota amounts (`high` -> 50000/month). */
   quota: Record<string, QuotaAmount>;
@@ -265,6 +303,7 @@ export interface AtomGovConfig {
   };
   database: { url?: string; sqlitePath: string };
   redis: { url?: string };
+  notifications: NotificationsConfig;
   servers: ServerConfig[];
   policies: PolicyDefinitions;
   rules: PolicyRule[];
