@@ -21,6 +21,11 @@ if ! pg_bin_dir >/dev/null; then
   SUDO=
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start private servers; without this the package would also create and start a `main` cluster on 5432.
+  if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+    $SUDO mkdir -p /etc/postgresql-common
+    echo 'create_main_cluster = false' | $SUDO tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
   $SUDO apt-get update -qq >&2
   $SUDO apt-get install -y -qq --no-install-recommends postgresql >&2
 fi

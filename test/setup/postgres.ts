@@ -57,9 +57,16 @@ async function freePort(): Promise<number> {
 /** initdb refuses to run as root, so as root the server runs as Debian's `postgres` user. */
 function asServerUser(): { prefix: string[]; uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return { prefix: [] };
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-  return { prefix: ['runuser', '-u', 'postgres', '--'], uid, gid };
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: 'pipe' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8', stdio: 'pipe' }).trim());
+    return { prefix: ['runuser', '-u', 'postgres', '--'], uid, gid };
+  } catch {
+    throw new Error(
+      'running the tests as root needs the `postgres` user to own the test server; ' +
+        "run `bash scripts/ensure-postgres.sh` (Debian's postgresql package creates it)",
+    );
+  }
 }
 
 /** Starts a private PostgreSQL and creates `database` in it. */
