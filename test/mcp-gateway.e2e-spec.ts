@@ -95,6 +95,9 @@ describe('gateway /mcp/:server', () => {
     });
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ error: { message: 'Unauthorized: unknown API key' } });
+    const denied = await audit.query({ tenant: 'unauthenticated' });
+    expect(denied.length).toBeGreaterThanOrEqual(2);
+    expect(denied[0]).toMatchObject({ decision: 'deny', outcome: 'denied', server: 'everything' });
   });
 
   it('answers 404 with a JSON-RPC error for an unknown server', async () => {

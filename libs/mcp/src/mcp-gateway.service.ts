@@ -158,9 +158,47 @@ export class McpGateway {
       const e =
         error instanceof HttpError ? error : new HttpError(500, -32603, `Internal error: ${(error as Error).message}`);
       if (!(error instanceof HttpError)) this.logger.error(`mcp ${serverName}: ${(error as Error).stack ?? error}`);
+      // Rejected requests are audited too, before the answer leaves.
+      try {
+        await this.recordRejected(
+          serverName,
+          opts.identity,
+          `http ${req.method ?? '?'}`,
+          e.status,
+          e.message,
+          opts.transport,
+        );
+      } catch (auditError) {
+        this.logger.error(`audit write failed: ${(auditError as Error).message}`);
+      }
       res.writeHead(e.status, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: e.code, message: e.message }, id: e.id }));
     }
+  }
+
+  /** Records a request answered with an HTTP error before reaching a session (auth, unknown server/session...). */
+  async recordRejected(
+    server: string,
+    identity: CallerIdentity,
+    method: string,
+    status: number,
+    message: string,
+    transport: 'http' | 'stdio' = 'http',
+  ): Promise<void> {
+    await this.opts.onOperation?.({
+      time: new Date(),
+      tenant: identity.tenant,
+      user: identity.user,
+      server,
+      method,
+      decision: status === 401 || status === 403 || status === 404 ? 'deny' : 'error',
+      outcome: status === 401 || status === 403 || status === 404 ? 'denied' : 'error',
+      errorMessage: `HTTP ${status}: ${message}`,
+      durationMs: 0,
+      requestBytes: 0,
+      responseBytes: 0,
+      transport,
+    });
   }
 
   private checkHostAndOrigin(req: IncomingMessage): void {

@@ -6,6 +6,8 @@ import { McpService } from './mcp.service.js';
 
 type RawRequest = IncomingMessage & { body?: unknown };
 
+const UNAUTHENTICATED = { tenant: 'unauthenticated', user: 'unauthenticated', roles: [] };
+
 @Controller('mcp')
 export class McpController {
   constructor(@Inject(McpService) private readonly mcp: McpService) {}
@@ -14,6 +16,14 @@ export class McpController {
   async handle(@Param('server') server: string, @Req() req: RawRequest, @Res() res: ServerResponse): Promise<void> {
     const caller = resolveCaller(header(req, 'authorization'), this.mcp.options.config.gateway);
     if (!caller.ok) {
+      // Audited (as the unauthenticated caller) before the answer leaves; the audit append fails closed.
+      await this.mcp.gateway.recordRejected(
+        server,
+        UNAUTHENTICATED,
+        `http ${req.method ?? '?'}`,
+        caller.status,
+        caller.message,
+      );
       res.writeHead(caller.status, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: caller.message }, id: null }));
       return;
