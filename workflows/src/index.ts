@@ -1,2 +1,3 @@
 // Every workflow the worker registers: the worker's workflowsPath points at this module.
+export { governedOperation } from './governed-operation.workflow.js';
 export { healthProbe } from './health-probe.workflow.js';

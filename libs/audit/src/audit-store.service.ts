@@ -56,7 +56,7 @@ export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStor
   return new TypeOrmAuditStore(dataSource, driver, where);
 }
 
-async function runMigrations(dataSource: DataSource, driver: AuditDriver): Promise<void> {
+export async function runMigrations(dataSource: DataSource, driver: AuditDriver): Promise<void> {
   if (driver === 'better-sqlite3') {
     // The gateway, the worker and the CLI may open a new file at the same moment. BEGIN IMMEDIATE takes SQLite's
     // write lock up front (waiting up to the busy timeout), so one process migrates and the others then see it done.

@@ -1,6 +1,8 @@
 import { DataSource } from 'typeorm';
 import { type AuditDriver, auditEventSchema } from './audit-event.entity.js';
 import { CreateAuditEvents1764028800000 } from './migrations/1764028800000-create-audit-events.migration.js';
+import { CreateQuotaTables1764115200000 } from './migrations/1764115200000-create-quota-tables.migration.js';
+import { quotaCounterSchema, quotaReservationSchema } from './quota.entity.js';
 
 export interface DataSourceOptions {
   /** postgres://… selects PostgreSQL; absent selects SQLite at `sqlitePath`. */
@@ -11,7 +13,7 @@ export interface DataSourceOptions {
 }
 
 /** Every migration, in order. Append new ones; never edit one that has shipped. */
-export const migrations = [CreateAuditEvents1764028800000];
+export const migrations = [CreateAuditEvents1764028800000, CreateQuotaTables1764115200000];
 
 export function driverOf(opts: Pick<DataSourceOptions, 'databaseUrl'>): AuditDriver {
   if (opts.databaseUrl === undefined || opts.databaseUrl === '') return 'better-sqlite3';
@@ -41,7 +43,7 @@ export function createDataSource(opts: DataSourceOptions): DataSource {
   const driver = driverOf(opts);
   const timeoutMs = opts.timeoutMs ?? 5000;
   const common = {
-    entities: [auditEventSchema(driver)],
+    entities: [auditEventSchema(driver), quotaCounterSchema, quotaReservationSchema],
     migrations,
     migrationsTableName: 'atom_gov_migrations',
     migrationsRun: false,

@@ -12,3 +12,11 @@ export { AuditEventInvalidError, AuditStoreUnavailableError } from './audit-stor
 export { type AuditStore, type AuditStoreOptions, openAuditStore } from './audit-store.service.js';
 export { createDataSource, type DataSourceOptions, migrations, redactUrl } from './data-source.js';
 export { type GroupCommitStats } from './group-commit.js';
+export {
+  openQuotaStore,
+  periodStartOf,
+  type QuotaReserveRequest,
+  type QuotaReserveResult,
+  type QuotaStore,
+} from './quota-store.service.js';
+export { type QuotaCounterRow, type QuotaReservationRow } from './quota.entity.js';

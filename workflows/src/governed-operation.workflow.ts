@@ -1,0 +1,473 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  allHandlersFinished,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import {
+  awaitDecisionUpdate,
+  decideUpdate,
+  GovernanceErrorType,
+  opaqueUserRef,
+  reportOutcomeUpdate,
+  searchAttributeKeys,
+  stateQuery,
+  type DecideInput,
+  type DecisionReason,
+  type GovernedOperationActivities,
+  type GovernedOperationInput,
+  type NotificationKind,
+  type OperationAuditRecord,
+  type OperationOutcome,
+  type OperationState,
+  type OperationStatus,
+  type QuotaParams,
+  type Vote,
+} from '@atom-gov/contracts';
+import {
+  canonicalIdentity,
+  describeState,
+  isAllowedApprover,
+  notificationText,
+  outcomeMessage,
+} from './governed-operation.helpers.js';
+
+// Store operations are idempotent (reservation id, audit id), so they may retry until the store answers again:
+// a release or an audit record must never be dropped because the database blinked.
+const store = proxyActivities<Pick<GovernedOperationActivities, 'reserveQuota' | 'commitQuota' | 'releaseQuota'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
+});
+const audit = proxyActivities<Pick<GovernedOperationActivities, 'recordAudit'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
+});
+// Bounded: a channel that is down must not hold an approval; the failure is audited instead.
+const notifier = proxyActivities<Pick<GovernedOperationActivities, 'notify'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+});
+
+const DEFAULT_OUTCOME_TIMEOUT_MS = { wait: 10 * 60_000, defer: 24 * 60 * 60_000 } as const;
+const CHANNELS = new Set(['slack', 'email', 'cli', 'ui']);
+
+function fail(type: string, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/**
+ * One governed call: reserve quota, collect approvals, wait for the gateway's outcome report, then commit or
+ * release the reservation. Every audit record and notification goes through activities with idempotent keys.
+ */
+export async function governedOperation(input: GovernedOperationInput): Promise<OperationState> {
+  const startedAt = Date.now(); // workflow time: deterministic on replay
+  const approval = input.approval;
+  const requesterId = canonicalIdentity(input.requester);
+  const state: OperationState = {
+    operationId: input.operationId,
+    tenant: input.tenant,
+    server: input.server,
+    tool: input.tool,
+    requesterRef: opaqueUserRef(input.tenant, input.requester),
+    policy: input.policy,
+    policyVersion: input.policyVersion,
+    argsHash: input.argsHash,
+    redactedArgs: input.redactedArgs,
+    requestedAt: input.requestedAt,
+    status: 'reserving',
+    approvalRequired: approval !== undefined,
+    requiredApprovals: approval?.minApprovals ?? 0,
+    approvals: [],
+    rejections: [],
+    approvers: approval ? [...approval.approvers] : [],
+    escalated: false,
+    ...(approval ? { deadline: new Date(startedAt + approval.timeoutMs).toISOString() } : {}),
+    quotas: [],
+    closed: false,
+  };
+  let outcome: OperationOutcome | undefined;
+  const background: Array<Promise<unknown>> = [];
+  // JSON copy: handlers must not hand out the live object, and structuredClone is not a workflow-sandbox global.
+  const snapshot = (): OperationState => JSON.parse(JSON.stringify(state)) as OperationState;
+  const decided = (): boolean => state.decision !== undefined;
+
+  const baseRecord = (): Omit<OperationAuditRecord, 'id' | 'event' | 'decision' | 'outcome' | 'intent'> => ({
+    time: new Date().toISOString(),
+    tenant: input.tenant,
+    user: input.requester,
+    ...(input.sessionId !== undefined ? { sessionId: input.sessionId } : {}),
+    server: input.server,
+    method: input.method ?? 'tools/call',
+    target: input.tool,
+    policy: input.policy,
+    rules: input.rules ?? [input.policy],
+    configVersion: input.policyVersion,
+    durationMs: 0,
+    requestBytes: 0,
+    responseBytes: 0,
+    argsSummary: input.redactedArgs,
+    operationId: input.operationId,
+  });
+  const record = (
+    key: string,
+    event: OperationAuditRecord['event'],
+    fields: Pick<OperationAuditRecord, 'decision' | 'outcome' | 'intent'> & Partial<OperationAuditRecord>,
+  ): Promise<void> => audit.recordAudit({ ...baseRecord(), ...fields, id: `${input.operationId}:${key}`, event });
+
+  let notifications = 0;
+  const notify = (kind: NotificationKind, target: string, key: string): Promise<void> => {
+    const request = {
+      id: `${input.operationId}:${kind}:${target}:${key}`,
+      kind,
+      target,
+      state: snapshot(),
+      text: notificationText(kind, state),
+    };
+    notifications += 1;
+    const n = notifications;
+    return notifier.notify(request).then(
+      () => undefined,
+      (error: unknown) => {
+        if (isCancellation(error)) throw error;
+        // A channel that failed is audited and never fails the approval.
+        log.warn('notification failed', { target, kind, error: String(error) });
+        return record(`notification_failed:${n}`, 'notification_failed', {
+          decision: 'governed',
+          outcome: 'error',
+          errorMessage: `notification ${kind} to ${target} failed: ${error instanceof Error ? error.message : String(error)}`,
+          intent: `notify ${target}`,
+        });
+      },
+    );
+  };
+  const inBackground = (p: Promise<unknown>): void => {
+    background.push(p);
+  };
+
+  const publish = (status: OperationStatus): void => {
+    state.status = status;
+    upsertSearchAttributes([
+      { key: searchAttributeKeys.status, value: status },
+      ...(state.decision ? [{ key: searchAttributeKeys.decision, value: state.decision }] : []),
+    ]);
+    setCurrentDetails(describeState(state));
+  };
+
+  // --- handlers first: an update may arrive in the same task as the start (update-with-start) ---
+  setHandler(stateQuery, snapshot);
+
+  setHandler(
+    decideUpdate,
+    (vote: DecideInput) => {
+      const approverId = canonicalIdentity(vote.approver);
+      const v: Vote = {
+        approver: approverId,
+        decision: vote.decision,
+        channel: vote.channel,
+        at: new Date().toISOString(),
+        ...(vote.reason !== undefined && vote.reason !== '' ? { reason: vote.reason } : {}),
+        ...(vote.via !== undefined ? { via: vote.via } : {}),
+      };
+      if (vote.decision === 'approve') state.approvals.push(v);
+      else state.rejections.push(v);
+      inBackground(
+        record(`vote:${approverId}`, 'vote', {
+          decision: 'governed',
+          outcome: vote.decision === 'approve' ? 'ok' : 'denied',
+          intent: `${vote.decision} by ${approverId} via ${vote.channel}${v.reason ? `: ${v.reason}` : ''}`,
+        }),
+      );
+      if (vote.decision === 'reject') {
+        decide('deny', 'rejected', `rejected by ${approverId}${v.reason ? `: ${v.reason}` : ''}`);
+      } else if (state.approvals.length >= state.requiredApprovals) {
+        decide('allow', 'approved', `approved by ${state.approvals.map((a) => a.approver).join(', ')}`);
+      } else {
+        setCurrentDetails(describeState(state));
+      }
+      return snapshot();
+    },
+    {
+      // Synchronous on purpose: an async validator never rejects.
+      validator: (vote: DecideInput) => {
+        if (typeof vote !== 'object' || vote === null) fail(GovernanceErrorType.invalidInput, 'decision input missing');
+        if (typeof vote.approver !== 'string' || vote.approver.trim() === '')
+          fail(GovernanceErrorType.invalidInput, 'approver is required');
+        if (vote.decision !== 'approve' && vote.decision !== 'reject')
+          fail(GovernanceErrorType.invalidInput, `decision must be approve or reject, got ${String(vote.decision)}`);
+        if (!CHANNELS.has(vote.channel))
+          fail(
+            GovernanceErrorType.invalidInput,
+            `channel must be slack, email, cli or ui, got ${String(vote.channel)}`,
+          );
+        if (!approval) fail(GovernanceErrorType.notAllowed, `operation ${input.operationId} needs no approval`);
+        if (decided() || state.closed)
+          fail(
+            GovernanceErrorType.operationClosed,
+            `operation ${input.operationId} is already decided (${state.decisionReason ?? state.status})`,
+          );
+        if (vote.argsHash !== undefined && vote.argsHash !== input.argsHash)
+          fail(GovernanceErrorType.staleApproval, 'the approval was for different arguments; ask for a new approval');
+        const approverId = canonicalIdentity(vote.approver);
+        if (approverId === requesterId && vote.decision === 'approve')
+          fail(GovernanceErrorType.selfApproval, `${approverId} requested this operation and cannot approve it`);
+        if (!isAllowedApprover(approverId, vote, state.approvers, approval))
+          fail(GovernanceErrorType.unknownApprover, `${approverId} is not an approver of ${input.operationId}`);
+        if ([...state.approvals, ...state.rejections].some((x) => x.approver === approverId))
+          fail(GovernanceErrorType.duplicateVote, `${approverId} has already voted on ${input.operationId}`);
+      },
+    },
+  );
+
+  setHandler(awaitDecisionUpdate, async ({ maxWaitMs } = {}) => {
+    if (maxWaitMs === undefined) await condition(decided);
+    else await condition(decided, maxWaitMs);
+    return snapshot();
+  });
+
+  setHandler(
+    reportOutcomeUpdate,
+    (report: OperationOutcome) => {
+      outcome = report;
+      state.outcome = report;
+      // The caller gave up before a decision: stop asking; the main flow releases the quota.
+      if (report.status === 'cancelled' && !decided()) decide('deny', 'cancelled', 'cancelled by the caller');
+      return snapshot();
+    },
+    {
+      validator: (report: OperationOutcome) => {
+        if (
+          typeof report !== 'object' ||
+          report === null ||
+          !['succeeded', 'failed', 'cancelled'].includes(report.status)
+        )
+          fail(GovernanceErrorType.invalidInput, 'outcome status must be succeeded, failed or cancelled');
+        if (outcome !== undefined || state.closed)
+          fail(GovernanceErrorType.outcomeAlreadyReported, `operation ${input.operationId} already has its outcome`);
+        // A cancellation may come at any time (the caller went away); a call result only after an allow.
+        if (report.status !== 'cancelled' && state.decision !== 'allow')
+          fail(GovernanceErrorType.notAllowed, `operation ${input.operationId} is not allowed (${state.status})`);
+        if (state.decision === 'deny')
+          fail(GovernanceErrorType.operationClosed, `operation ${input.operationId} was denied`);
+      },
+    },
+  );
+
+  function decide(decision: 'allow' | 'deny', reason: DecisionReason, message: string): void {
+    if (decided()) return;
+    state.decision = decision;
+    state.decisionReason = reason;
+    state.message = message;
+    state.decidedAt = new Date().toISOString();
+    publish(decision === 'allow' ? 'approved' : 'denied');
+    inBackground(
+      record('decided', 'decided', {
+        decision: decision === 'allow' ? 'allow' : 'deny',
+        outcome: decision === 'allow' ? 'ok' : reason.startsWith('timeout') ? 'timeout' : 'denied',
+        intent: message,
+      }),
+    );
+    if (approval) for (const t of approval.notify) inBackground(notify('operation_decided', t, 'final'));
+  }
+
+  // --- the saga: compensations registered before the reservations are awaited ---
+  const compensations: Array<() => Promise<void>> = [];
+  const releaseAll = async (): Promise<void> => {
+    await CancellationScope.nonCancellable(async () => {
+      await Promise.all(compensations.splice(0).map((c) => c()));
+    });
+    for (const q of state.quotas) if (q.status === 'reserved') q.status = 'released';
+  };
+
+  upsertSearchAttributes([
+    { key: searchAttributeKeys.tenant, value: input.tenant },
+    { key: searchAttributeKeys.server, value: input.server },
+    { key: searchAttributeKeys.tool, value: input.tool },
+    { key: searchAttributeKeys.requester, value: state.requesterRef },
+    { key: searchAttributeKeys.policy, value: input.policy },
+  ]);
+  publish('reserving');
+  inBackground(
+    record('requested', 'requested', { decision: 'governed', outcome: 'ok', intent: `governed by ${input.policy}` }),
+  );
+
+  try {
+    await reserveQuotas(input.quotas ?? []);
+    if (!decided()) {
+      if (!approval) decide('allow', 'not_required', 'within quota; no approval required');
+      else await collectApprovals();
+    }
+    if (state.decision === 'allow') {
+      const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
+      const reported = await condition(() => outcome !== undefined, timeoutMs);
+      if (!reported) {
+        await releaseAll();
+        state.message = 'allowed, but the call was not made in time; reservation released';
+        publish('expired');
+        inBackground(
+          record('expired', 'expired', { decision: 'allow', outcome: 'timeout', intent: state.message ?? '' }),
+        );
+      } else {
+        await settle(outcome as OperationOutcome);
+      }
+    } else {
+      await releaseAll();
+      if (state.decisionReason === 'cancelled') publish('cancelled');
+    }
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    // Cancelled (gateway gave up, operator cancel): release, audit, and finish as cancelled, non-cancellably.
+    await CancellationScope.nonCancellable(async () => {
+      await releaseAll();
+      if (!decided()) {
+        state.decision = 'deny';
+        state.decisionReason = 'cancelled';
+        state.decidedAt = new Date().toISOString();
+      }
+      state.message = 'cancelled';
+      publish('cancelled');
+      await record('cancelled', 'outcome', { decision: 'governed', outcome: 'cancelled', intent: 'cancelled' });
+      await Promise.allSettled(background);
+    });
+    state.closed = true;
+    return snapshot();
+  }
+
+  await Promise.allSettled(background);
+  state.closed = true;
+  // Let in-flight awaitDecision / decide calls return before the run closes.
+  await condition(allHandlersFinished);
+  return snapshot();
+
+  async function reserveQuotas(quotas: readonly QuotaParams[]): Promise<void> {
+    if (quotas.length === 0) return;
+    const at = input.requestedAt;
+    const results = await Promise.all(
+      quotas.map(async (quota, i) => {
+        const reservationId = `${input.operationId}:q${i}:${quota.rule}:${quota.resource}`;
+        compensations.push(() => store.releaseQuota({ reservationId }));
+        const r = await store.reserveQuota({
+          reservationId,
+          tenant: input.tenant,
+          operationId: input.operationId,
+          quota,
+          at,
+        });
+        state.quotas.push({
+          rule: quota.rule,
+          resource: quota.resource,
+          reservationId,
+          status: r.granted ? 'reserved' : 'refused',
+          reserved: r.reserved,
+          used: r.used,
+          limit: r.limit,
+          overLimit: r.overLimit,
+        });
+        if (r.alert) {
+          for (const t of quota.notify ?? []) inBackground(notify('quota_alert', t, r.periodStart));
+        }
+        return { quota, r };
+      }),
+    );
+    const refused = results.filter(({ r }) => !r.granted);
+    if (refused.length > 0) {
+      const msg = refused
+        .map(({ quota, r }) => `quota ${quota.resource} of ${quota.rule} exceeded (${r.used}/${r.limit})`)
+        .join('; ');
+      inBackground(record('quota_refused', 'quota_refused', { decision: 'deny', outcome: 'denied', intent: msg }));
+      decide('deny', 'quota_exceeded', msg);
+    }
+  }
+
+  async function collectApprovals(): Promise<void> {
+    if (!approval) return;
+    publish('pending');
+    for (const t of [...approval.approvers, ...approval.notify])
+      inBackground(notify('approval_requested', t, 'initial'));
+    const escalation = approval.escalation;
+    if (escalation) {
+      inBackground(
+        (async () => {
+          if (await condition(decided, escalation.afterMs)) return;
+          state.escalated = true;
+          for (const a of escalation.approvers) if (!state.approvers.includes(a)) state.approvers.push(a);
+          setCurrentDetails(describeState(state));
+          await Promise.all([
+            record('escalated', 'escalated', {
+              decision: 'governed',
+              outcome: 'ok',
+              intent: `escalated to ${escalation.approvers.join(', ')}`,
+            }),
+            ...[...escalation.approvers, ...(escalation.notify ?? [])].map((t) =>
+              notify('approval_escalated', t, 'escalation'),
+            ),
+          ]);
+        })(),
+      );
+    }
+    const every = approval.reminderEveryMs;
+    if (every !== undefined && every > 0) {
+      inBackground(
+        (async () => {
+          for (let n = 1; !(await condition(decided, every)); n += 1) {
+            const voted = new Set([...state.approvals, ...state.rejections].map((v) => v.approver));
+            await Promise.all(
+              state.approvers
+                .filter((a) => !voted.has(canonicalIdentity(a)))
+                .map((a) => notify('approval_reminder', a, String(n))),
+            );
+          }
+        })(),
+      );
+    }
+    const inTime = await condition(decided, approval.timeoutMs);
+    if (!inTime) {
+      const allow = approval.onTimeout === 'allow';
+      decide(
+        allow ? 'allow' : 'deny',
+        allow ? 'timeout_allow' : 'timeout_deny',
+        `no decision within ${Math.round(approval.timeoutMs / 1000)} s; ${allow ? 'allowed' : 'denied'} by on_timeout: ${approval.onTimeout}`,
+      );
+    }
+  }
+
+  async function settle(report: OperationOutcome): Promise<void> {
+    if (report.status === 'succeeded') {
+      // Commit what was used (the reported usage, or what was reserved), non-cancellably: the call happened.
+      await CancellationScope.nonCancellable(async () => {
+        await Promise.all(
+          state.quotas
+            .filter((q) => q.status === 'reserved')
+            .map(async (q) => {
+              const used = report.usage?.[q.resource] ?? q.reserved;
+              await store.commitQuota({ reservationId: q.reservationId, used });
+              q.status = 'committed';
+              q.committed = used;
+            }),
+        );
+      });
+      compensations.length = 0;
+    } else {
+      await releaseAll();
+    }
+    state.message = outcomeMessage(report);
+    publish(report.status);
+    inBackground(
+      record('outcome', 'outcome', {
+        decision: 'allow',
+        outcome: report.status === 'succeeded' ? 'ok' : report.status === 'failed' ? 'error' : 'cancelled',
+        intent: state.message,
+        durationMs: Math.max(0, Math.round(report.durationMs ?? 0)),
+        requestBytes: report.requestBytes ?? 0,
+        responseBytes: report.responseBytes ?? 0,
+        ...(report.errorMessage !== undefined ? { errorMessage: report.errorMessage } : {}),
+        ...(report.resultSummary !== undefined ? { resultSummary: report.resultSummary } : {}),
+      }),
+    );
+  }
+}
