@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, only those missing.
 set -euo pipefail
+# PostgreSQL has its own script (it also keeps Debian from creating a default cluster on 5432).
+bash "$(dirname "$0")/ensure-postgres.sh" >/dev/null
 need=()
-have_pg() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
-have_pg || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need[*]}" >&2
