@@ -120,6 +120,13 @@ export class McpGateway {
           `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
         );
       this.checkHostAndOrigin(req);
+      if (config.localOnly && !isLoopback(opts.remoteAddress ?? req.socket.remoteAddress)) {
+        throw new HttpError(
+          403,
+          -32000,
+          `Forbidden: server '${serverName}' is local_only and serves loopback callers only`,
+        );
+      }
       // The stdio bridge marks its sessions (informational: audit records say how the assistant connected).
       if (opts.transport === undefined)
         opts = { ...opts, transport: header(req, 'x-atom-gov-transport') === 'stdio' ? 'stdio' : 'http' };
@@ -478,6 +485,15 @@ export class McpGateway {
     );
     await Promise.all([...this.launched.values()].map((l) => l.stop()));
   }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return (
+    address === '127.0.0.1' ||
+    address === '::1' ||
+    address === '::ffff:127.0.0.1' ||
+    address?.startsWith('127.') === true
+  );
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -39,7 +39,11 @@ export async function startHarness(opts: McpGatewayOptions): Promise<Harness> {
       user: String(req.headers['x-test-user'] ?? 'alice'),
       roles: [],
     };
-    void gateway.handle(decodeURIComponent(m[1]!), req, res, { identity });
+    const remote = req.headers['x-test-remote'];
+    void gateway.handle(decodeURIComponent(m[1]!), req, res, {
+      identity,
+      remoteAddress: typeof remote === 'string' ? remote : undefined,
+    });
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

@@ -20,6 +20,8 @@ export interface UpstreamServerConfig {
   headers: Record<string, string>;
   launch?: LaunchConfig;
   share: boolean;
+  /** Serve this server to loopback callers only (the seed's `local_only`). */
+  localOnly?: boolean;
   /** Directories to create before the server starts (e.g. a filesystem sandbox). */
   createDirs?: string[];
 }

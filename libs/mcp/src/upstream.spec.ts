@@ -209,3 +209,18 @@ describe('DNS rebinding protection', () => {
     expect(await echo(a.client, 'still serving')).toEqual([{ type: 'text', text: 'Echo: still serving' }]);
   });
 });
+
+describe('local_only servers', () => {
+  it('serve loopback callers and refuse remote ones with 403', async () => {
+    harness = await startHarness({ servers: [everythingStdio({ localOnly: true })] });
+    const remote = await fetch(`${harness.base}/mcp/everything`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-test-remote': '10.1.2.3' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(remote.status).toBe(403);
+    expect(await remote.json()).toMatchObject({ error: { message: expect.stringContaining('local_only') } });
+    const local = await connect('everything');
+    expect(await echo(local.client, 'local')).toEqual([{ type: 'text', text: 'Echo: local' }]);
+  });
+});
