@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { GatewayModule } from './gateway.module.js';
 import { type GatewayOptions } from './gateway.options.js';
+import { StderrLogger } from './stderr-logger.js';
 
 export interface StartGatewayOptions extends GatewayOptions {
   /** Overrides config.gateway.port; 0 picks a free port (tests). */
@@ -27,7 +28,7 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
     {
       // The MCP controller reads raw bodies itself (size limits, JSON-RPC parsing by the MCP SDK).
       bodyParser: false,
-      logger: opts.logger ?? ['log', 'warn', 'error'],
+      logger: opts.logger === false ? false : new StderrLogger({ logLevels: opts.logger ?? ['log', 'warn', 'error'] }),
       abortOnError: false,
     },
   );

@@ -1,3 +1,4 @@
 export { createActivities, type Activities, type ActivityDeps } from './create-activities.js';
 export { startWorker, type RunningWorker, type StartWorkerOptions } from './worker.js';
 export { workflowsSource, type WorkflowsSource } from './workflows-source.js';
+export { cachedWorkflowBundle } from './workflow-bundle-cache.js';

@@ -4,6 +4,7 @@ import { type AtomGovConfig } from '@atom-gov/config';
 import { SEARCH_ATTRIBUTES } from '@atom-gov/contracts';
 import { ensureSearchAttributes } from '@atom-gov/devserver';
 import { createActivities } from './create-activities.js';
+import { cachedWorkflowBundle } from './workflow-bundle-cache.js';
 import { workflowsSource } from './workflows-source.js';
 
 export interface StartWorkerOptions {
@@ -13,6 +14,8 @@ export interface StartWorkerOptions {
   identity?: string;
   /** Register missing search attributes (dev server, clusters where we are admin) instead of failing. */
   registerSearchAttributes?: boolean;
+  /** Reuse the workflow bundle across starts (from dist/ only; sources are always bundled afresh). */
+  bundleCacheDir?: string;
 }
 
 export interface RunningWorker {
@@ -44,8 +47,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       namespace,
       taskQueue,
       identity,
-      workflowsPath: source.workflowsPath,
-      bundlerOptions: { webpackConfigHook: source.webpackConfigHook },
+      ...(opts.bundleCacheDir && !source.fromSources
+        ? { workflowBundle: await cachedWorkflowBundle(source, opts.bundleCacheDir) }
+        : { workflowsPath: source.workflowsPath, bundlerOptions: { webpackConfigHook: source.webpackConfigHook } }),
       activities: createActivities({ identity, taskQueue, startedAt: new Date() }),
       // `atom-gov start` must stop within 10 s: in-flight activities get this long, then are cancelled.
       shutdownGraceTime: '3s',

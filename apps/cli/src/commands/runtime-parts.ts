@@ -77,8 +77,10 @@ export async function runUntilSignal(opts: {
   process.once('SIGTERM', force);
   let exitCode = failure ? 1 : 0;
   for (const part of opts.parts()) {
+    const t0 = Date.now();
     try {
       await part.stop();
+      log(`${part.name} stopped in ${Date.now() - t0} ms`);
     } catch (error) {
       exitCode = 1;
       log(`${part.name} did not stop cleanly: ${(error as Error).message}`);

@@ -1,5 +1,6 @@
 // `atom-gov worker [--config FILE] [--data-dir DIR]`: the Temporal worker alone (production), polling the
 // config's task queue on the cluster in temporal.address / TEMPORAL_ADDRESS.
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from '../run-cli.js';
 import { requireTemporalAddress } from './gateway.command.js';
@@ -16,7 +17,11 @@ export function register(program: Command): void {
       const temporalAddress = requireTemporalAddress(config, 'worker');
       await installTemporalRuntime();
       const { startWorker } = await import('@atom-gov/worker');
-      const worker = await startWorker({ config, temporalAddress }).catch((error: Error) => {
+      const worker = await startWorker({
+        config,
+        temporalAddress,
+        bundleCacheDir: join(config.dataDir, 'cache'),
+      }).catch((error: Error) => {
         throw new CliError(`could not start the worker: ${error.message}`);
       });
       process.stdout.write(
