@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { type AuditDriver, auditEventSchema } from './audit-event.entity.js';
 import { CreateAuditEvents1764028800000 } from './migrations/1764028800000-create-audit-events.migration.js';
 import { CreateQuotaTables1764115200000 } from './migrations/1764115200000-create-quota-tables.migration.js';
+import { CreateApprovalLinkUses1764201600000 } from './migrations/1764201600000-create-approval-link-uses.migration.js';
 import { quotaCounterSchema, quotaReservationSchema } from './quota.entity.js';
 
 export interface DataSourceOptions {
@@ -13,7 +14,11 @@ export interface DataSourceOptions {
 }
 
 /** Every migration, in order. Append new ones; never edit one that has shipped. */
-export const migrations = [CreateAuditEvents1764028800000, CreateQuotaTables1764115200000];
+export const migrations = [
+  CreateAuditEvents1764028800000,
+  CreateQuotaTables1764115200000,
+  CreateApprovalLinkUses1764201600000,
+];
 
 export function driverOf(opts: Pick<DataSourceOptions, 'databaseUrl'>): AuditDriver {
   if (opts.databaseUrl === undefined || opts.databaseUrl === '') return 'better-sqlite3';
