@@ -102,7 +102,9 @@ export async function proxy(opts: ProxyOptions): Promise<void> {
 export function register(program: Command): void {
   program
     .command('proxy')
-    .description('Serve one governed MCP server on stdin/stdout (for Claude Desktop and other stdio clients)')
+    .description(
+      'Serve one governed MCP server on stdin/stdout (Claude Desktop); sends ATOM_GOV_API_KEY as the API key when set',
+    )
     .requiredOption('--server <name>', 'the server name from the configuration')
     .option(
       '--config <file>',
