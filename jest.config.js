@@ -21,6 +21,7 @@ const workspaces = {
   pii: 'libs/pii',
   limits: 'libs/limits',
   notify: 'libs/notify',
+  'governance-client': 'libs/governance-client',
   testing: 'libs/testing',
   devserver: 'libs/devserver',
   workflows: 'workflows',

@@ -1,0 +1,81 @@
+import { v5 as uuidv5 } from 'uuid';
+import { type AuditStore, type QuotaStore } from '@atom-gov/audit';
+import {
+  type GovernedOperationActivities,
+  type NotificationRequest,
+  type OperationAuditRecord,
+  type QuotaParams,
+} from '@atom-gov/contracts';
+import { type NotifierRegistry } from './notifier-registry.js';
+
+/** Namespace for deriving audit event UUIDs from the workflow's idempotency keys (uuid v5). */
+const AUDIT_ID_NAMESPACE = '4f6c1d1e-7a1b-5f0e-9c55-0a7d1b3e2c91';
+
+export interface GovernedOperationDeps {
+  audit: Pick<AuditStore, 'append'>;
+  quotas: Pick<QuotaStore, 'reserve' | 'commit' | 'release'>;
+  notifiers: Pick<NotifierRegistry, 'send'>;
+}
+
+/** The counter a quota reserves against: tenant-scoped, per scope key, rule and resource. */
+export function quotaCounterKey(tenant: string, quota: QuotaParams): string {
+  return [tenant, `${quota.per}:${quota.scopeKey}`, quota.rule, quota.resource].join('|');
+}
+
+/** The same idempotency key always gives the same audit event id, so a retried activity stores one event. */
+export function auditEventId(key: string): string {
+  return uuidv5(key, AUDIT_ID_NAMESPACE);
+}
+
+export function createGovernedOperationActivities(deps: GovernedOperationDeps): GovernedOperationActivities {
+  return {
+    async reserveQuota({ reservationId, tenant, quota, at }) {
+      const r = await deps.quotas.reserve({
+        reservationId,
+        tenant,
+        counterKey: quotaCounterKey(tenant, quota),
+        limit: quota.limit,
+        ...(quota.periodMs !== undefined ? { periodMs: quota.periodMs } : {}),
+        amount: quota.reserve,
+        enforcement: quota.enforcement,
+        ...(quota.alertThreshold !== undefined ? { alertThreshold: quota.alertThreshold } : {}),
+        at: new Date(at),
+      });
+      return { ...r, reservationId, periodStart: r.periodStart.toISOString() };
+    },
+    async commitQuota({ reservationId, used }) {
+      await deps.quotas.commit(reservationId, used);
+    },
+    async releaseQuota({ reservationId }) {
+      await deps.quotas.release(reservationId);
+    },
+    async recordAudit(record: OperationAuditRecord) {
+      await deps.audit.append({
+        id: auditEventId(record.id),
+        time: new Date(record.time),
+        tenant: record.tenant,
+        user: record.user,
+        ...(record.sessionId !== undefined ? { sessionId: record.sessionId } : {}),
+        server: record.server,
+        method: record.method,
+        target: record.target,
+        decision: record.decision,
+        policy: record.policy,
+        rules: record.rules,
+        configVersion: record.configVersion,
+        intent: `${record.event}${record.intent ? `: ${record.intent}` : ''}`,
+        outcome: record.outcome,
+        ...(record.errorMessage !== undefined ? { errorMessage: record.errorMessage } : {}),
+        durationMs: record.durationMs,
+        requestBytes: record.requestBytes,
+        responseBytes: record.responseBytes,
+        ...(record.argsSummary !== undefined ? { argsSummary: record.argsSummary } : {}),
+        ...(record.resultSummary !== undefined ? { resultSummary: record.resultSummary } : {}),
+        operationId: record.operationId,
+      });
+    },
+    async notify(request: NotificationRequest) {
+      return deps.notifiers.send(request);
+    },
+  };
+}

@@ -1,0 +1,336 @@
+import { createHash } from 'node:crypto';
+import {
+  Client,
+  Connection,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  awaitDecisionUpdate,
+  decideUpdate,
+  DEFAULT_NAMESPACE,
+  DEFAULT_TASK_QUEUE,
+  GOVERNED_OPERATION_WORKFLOW,
+  isOperationId,
+  opaqueUserRef,
+  reportOutcomeUpdate,
+  searchAttributeKeys,
+  stateQuery,
+  type DecideInput,
+  type GovernedOperationInput,
+  type OperationOutcome,
+  type OperationState,
+} from '@atom-gov/contracts';
+
+/** Stable codes of what can go wrong, for the edges to translate (CLI exit codes, HTTP statuses, Slack text). */
+export type GovernanceErrorCode =
+  | 'UnknownApprover'
+  | 'SelfApproval'
+  | 'DuplicateVote'
+  | 'OperationClosed'
+  | 'StaleApproval'
+  | 'InvalidInput'
+  | 'NotAllowed'
+  | 'OutcomeAlreadyReported'
+  | 'NotFound'
+  | 'Conflict'
+  | 'Unavailable';
+
+export class GovernanceError extends Error {
+  constructor(
+    readonly code: GovernanceErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'GovernanceError';
+  }
+}
+
+/** sha256 over canonical JSON (object keys sorted): the same arguments in any key order give the same hash. */
+export function argsHash(args: unknown): string {
+  return createHash('sha256')
+    .update(canonicalJson(args ?? {}))
+    .digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * What makes two calls "the same call" for attaching: the caller, the target, the exact arguments and the policy
+ * version. A retried call gets the same key (and so the same workflow id); different arguments need a new approval.
+ */
+export function operationRequestKey(parts: {
+  user: string;
+  server: string;
+  tool: string;
+  argsHash: string;
+  policyVersion: string;
+}): string {
+  return createHash('sha256')
+    .update([parts.user, parts.server, parts.tool, parts.argsHash, parts.policyVersion].join('\n'))
+    .digest('hex');
+}
+
+export interface PendingOperation {
+  operationId: string;
+  state: OperationState;
+}
+
+export interface GovernanceClientOptions {
+  client: Client;
+  taskQueue?: string;
+}
+
+/** Translates Temporal's errors into GovernanceError with a stable code; anything else is Unavailable. */
+export function toGovernanceError(error: unknown, operationId: string): GovernanceError {
+  if (error instanceof GovernanceError) return error;
+  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+    const type = error.cause.type ?? 'InvalidInput';
+    const known: readonly string[] = [
+      'UnknownApprover',
+      'SelfApproval',
+      'DuplicateVote',
+      'OperationClosed',
+      'StaleApproval',
+      'InvalidInput',
+      'NotAllowed',
+      'OutcomeAlreadyReported',
+    ];
+    return new GovernanceError(
+      (known.includes(type) ? type : 'InvalidInput') as GovernanceErrorCode,
+      error.cause.message,
+      { cause: error },
+    );
+  }
+  if (error instanceof WorkflowNotFoundError) {
+    return new GovernanceError('NotFound', `operation ${operationId} not found`, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (/workflow execution already completed|already completed/i.test(message)) {
+    return new GovernanceError('OperationClosed', `operation ${operationId} is already closed`, { cause: error });
+  }
+  if (/not found/i.test(message)) {
+    return new GovernanceError('NotFound', `operation ${operationId} not found`, { cause: error });
+  }
+  return new GovernanceError('Unavailable', `Temporal did not answer for ${operationId}: ${message}`, {
+    cause: error,
+  });
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * The one way gateway, CLI and slackbot talk to governed operations: start or attach, wait for the decision,
+ * decide, query, report the outcome, list what is pending.
+ */
+export class GovernanceClient {
+  readonly taskQueue: string;
+  private readonly client: Client;
+  private ownedConnection: Connection | undefined;
+
+  constructor(opts: GovernanceClientOptions) {
+    this.client = opts.client;
+    this.taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+  }
+
+  /** Connects to Temporal; close() closes the connection. */
+  static async connect(opts: { address: string; namespace?: string; taskQueue?: string }): Promise<GovernanceClient> {
+    const connection = await Connection.connect({ address: opts.address }).catch((error: Error) => {
+      throw new GovernanceError('Unavailable', `could not connect to Temporal at ${opts.address}: ${error.message}`, {
+        cause: error,
+      });
+    });
+    const gc = new GovernanceClient({
+      client: new Client({ connection, namespace: opts.namespace ?? DEFAULT_NAMESPACE }),
+      ...(opts.taskQueue !== undefined ? { taskQueue: opts.taskQueue } : {}),
+    });
+    gc.ownedConnection = connection;
+    return gc;
+  }
+
+  async close(): Promise<void> {
+    await this.ownedConnection?.close();
+    this.ownedConnection = undefined;
+  }
+
+  private handle(operationId: string): WorkflowHandle {
+    if (!isOperationId(operationId)) {
+      throw new GovernanceError('InvalidInput', `'${operationId}' is not an operation id (op- and 20 hex digits)`);
+    }
+    return this.client.workflow.getHandle(operationId);
+  }
+
+  /**
+   * Starts the operation's workflow, or attaches to the running one with the same id (a retried call), in one
+   * round trip (update-with-start), and waits for the decision up to `maxWaitMs` (unset: until decided; 0: return
+   * at once, for defer mode). Throws Conflict when the running operation is for other arguments or another tenant.
+   */
+  async startOrAttach(input: GovernedOperationInput, opts: { maxWaitMs?: number } = {}): Promise<OperationState> {
+    const start = new WithStartWorkflowOperation(GOVERNED_OPERATION_WORKFLOW, {
+      workflowId: input.operationId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // Set at start so the operation is findable before its first workflow task runs; the workflow upserts them too.
+      typedSearchAttributes: [
+        { key: searchAttributeKeys.tenant, value: input.tenant },
+        { key: searchAttributeKeys.server, value: input.server },
+        { key: searchAttributeKeys.tool, value: input.tool },
+        { key: searchAttributeKeys.requester, value: opaqueUserRef(input.tenant, input.requester) },
+        { key: searchAttributeKeys.policy, value: input.policy },
+        { key: searchAttributeKeys.status, value: 'reserving' },
+      ],
+      staticSummary: `${input.tool} on ${input.server} (tenant ${input.tenant}, policy ${input.policy})`,
+      staticDetails: [
+        `Governed call of \`${input.tool}\` on \`${input.server}\``,
+        `- tenant: ${input.tenant}`,
+        `- requester: ${opaqueUserRef(input.tenant, input.requester)}`,
+        `- policy: ${input.policy} (config ${input.policyVersion.slice(0, 12)})`,
+        `- arguments (redacted): ${input.redactedArgs}`,
+        `- requested at: ${input.requestedAt}`,
+      ].join('\n'),
+    });
+    let state: OperationState;
+    try {
+      state = await this.client.workflow.executeUpdateWithStart(awaitDecisionUpdate, {
+        args: [opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}],
+        startWorkflowOperation: start,
+      });
+    } catch (error) {
+      throw toGovernanceError(error, input.operationId);
+    }
+    if (
+      state.tenant !== input.tenant ||
+      state.argsHash !== input.argsHash ||
+      state.policyVersion !== input.policyVersion
+    ) {
+      throw new GovernanceError(
+        'Conflict',
+        `operation ${input.operationId} exists for another call (tenant, arguments or policy version differ)`,
+      );
+    }
+    return state;
+  }
+
+  /** Waits for the decision (or `maxWaitMs`); a closed operation answers with its final state. */
+  async awaitDecision(operationId: string, opts: { maxWaitMs?: number } = {}): Promise<OperationState> {
+    const handle = this.handle(operationId);
+    try {
+      return await handle.executeUpdate(awaitDecisionUpdate, {
+        args: [opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}],
+      });
+    } catch (error) {
+      const e = await this.closedOr(handle, toGovernanceError(error, operationId));
+      if (e.code === 'OperationClosed') return this.state(operationId);
+      throw e;
+    }
+  }
+
+  /** An approver's vote. Throws GovernanceError with the validator's code when refused. */
+  async decide(operationId: string, vote: DecideInput): Promise<OperationState> {
+    const handle = this.handle(operationId);
+    try {
+      return await handle.executeUpdate(decideUpdate, { args: [vote] });
+    } catch (error) {
+      throw await this.closedOr(handle, toGovernanceError(error, operationId));
+    }
+  }
+
+  /** An update to a finished run answers "not found"; tell that apart from an id that never existed. */
+  private async closedOr(handle: WorkflowHandle, e: GovernanceError): Promise<GovernanceError> {
+    if (e.code !== 'NotFound') return e;
+    const exists = await handle.describe().then(
+      () => true,
+      () => false,
+    );
+    return exists
+      ? new GovernanceError('OperationClosed', `operation ${handle.workflowId} is already closed`, { cause: e })
+      : e;
+  }
+
+  /** The operation's state; for a closed operation, its final state (the workflow result). */
+  async state(operationId: string): Promise<OperationState> {
+    const handle = this.handle(operationId);
+    try {
+      const d = await handle.describe();
+      if (d.status.name === 'COMPLETED') return (await handle.result()) as OperationState;
+      return await handle.query(stateQuery);
+    } catch (error) {
+      throw toGovernanceError(error, operationId);
+    }
+  }
+
+  /** The gateway's report after the call (or that it will not call: `cancelled`). */
+  async reportOutcome(operationId: string, outcome: OperationOutcome): Promise<OperationState> {
+    const handle = this.handle(operationId);
+    try {
+      return await handle.executeUpdate(reportOutcomeUpdate, { args: [outcome] });
+    } catch (error) {
+      throw await this.closedOr(handle, toGovernanceError(error, operationId));
+    }
+  }
+
+  /** Cancels the operation (the workflow releases its reservations and records the cancellation). */
+  async cancel(operationId: string): Promise<void> {
+    try {
+      await this.handle(operationId).cancel();
+    } catch (error) {
+      throw toGovernanceError(error, operationId);
+    }
+  }
+
+  /** Resolves with the final state once the workflow has finished. */
+  async result(operationId: string): Promise<OperationState> {
+    try {
+      return (await this.handle(operationId).result()) as OperationState;
+    } catch (error) {
+      throw toGovernanceError(error, operationId);
+    }
+  }
+
+  /**
+   * Operations waiting for approval, newest first, from Temporal visibility (search attributes; eventually
+   * consistent: a just-started operation may take a moment to appear). Tenant-scoped when `tenant` is given.
+   */
+  async listPending(opts: { tenant?: string; limit?: number } = {}): Promise<PendingOperation[]> {
+    const clauses = [
+      `WorkflowType = ${quote(GOVERNED_OPERATION_WORKFLOW)}`,
+      `ExecutionStatus = 'Running'`,
+      `AtomStatus = 'pending'`,
+      ...(opts.tenant !== undefined ? [`AtomTenant = ${quote(opts.tenant)}`] : []),
+    ];
+    const limit = opts.limit ?? 100;
+    const ids: string[] = [];
+    try {
+      for await (const wf of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+        ids.push(wf.workflowId);
+        if (ids.length >= limit) break;
+      }
+    } catch (error) {
+      throw toGovernanceError(error, 'pending list');
+    }
+    const states = await Promise.all(
+      ids.map(async (operationId) => {
+        try {
+          return { operationId, state: await this.client.workflow.getHandle(operationId).query(stateQuery) };
+        } catch {
+          return undefined; // closed between list and query
+        }
+      }),
+    );
+    return states.filter((s): s is PendingOperation => s !== undefined && s.state.status === 'pending');
+  }
+}
