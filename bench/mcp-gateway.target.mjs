@@ -1,35 +1,44 @@
-// Benchmark target: the ATOM-GOV MCP gateway (libs/mcp) with the real audit store (SQLite, group commit),
-// upstream server-everything over stdio per session. Prints its URL on stdout. Run after `npm run build`.
-import { createServer } from 'node:http';
-import { mkdtempSync } from 'node:fs';
+// Benchmark target: the real ATOM-GOV gateway (startGateway: NestJS/Express, MCP module, API-key identity) with
+// the real config loader and the real audit store (SQLite, group commit, audit on). The governed server is a
+// `url:` entry pointing at the Streamable HTTP server given as argv[2], so every downstream session gets its own
+// upstream HTTP session on that same server (no stdio processes). Prints the endpoint URL on stdout.
+// Run after `npm run build`: node bench/mcp-gateway.target.mjs http://127.0.0.1:PORT/mcp API_KEY
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { McpGateway } from '@atom-gov/mcp';
+import { loadConfig } from '@atom-gov/config';
 import { openAuditStore } from '@atom-gov/audit';
+import { startGateway } from '@atom-gov/gateway';
 
-const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
-const audit = await openAuditStore({
-  sqlitePath: join(mkdtempSync(join(tmpdir(), 'atom-gov-bench-')), 'audit.sqlite'),
-});
-const gateway = new McpGateway({
-  servers: [
-    {
-      name: 'everything',
-      transport: 'stdio',
-      command: process.execPath,
-      args: [everything, 'stdio'],
-      env: {},
-      headers: {},
-      share: false,
-    },
-  ],
-  maxUpstreamsPerServer: 256,
-  onOperation: (r) => audit.append({ ...r, configVersion: 'bench' }),
-});
-const identity = { tenant: 'bench', user: 'bench', roles: [] };
-const http = createServer((req, res) => void gateway.handle('everything', req, res, { identity }));
-http.listen(0, '127.0.0.1', () => process.stdout.write(`http://127.0.0.1:${http.address().port}/mcp/everything\n`));
+const [upstreamUrl, apiKey] = process.argv.slice(2);
+if (!upstreamUrl || !apiKey) throw new Error('usage: mcp-gateway.target.mjs UPSTREAM_URL API_KEY');
+const dir = mkdtempSync(join(tmpdir(), 'atom-gov-bench-'));
+const configPath = join(dir, 'mcp-governance.yaml');
+writeFileSync(
+  configPath,
+  `atom_gov:
+  version: 1.0.0
+  gateway:
+    host: 127.0.0.1
+    port: 0
+    api_keys:
+      - name: bench
+        sha256: ${createHash('sha256').update(apiKey).digest('hex')}
+        tenant: bench
+        user: bench
+        roles: [dev]
+  servers:
+    - name: everything
+      url: ${JSON.stringify(upstreamUrl)}
+`,
+);
+const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
+if (!config.global.audit) throw new Error('benchmark expects audit on');
+const audit = await openAuditStore({ sqlitePath: config.database.sqlitePath });
+// Temporal is not used by plain forwarding (its connection is lazy).
+const gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
+process.stdout.write(`${gateway.url}/mcp/everything\n`);
 process.on('SIGTERM', async () => {
   await gateway.close();
   await audit.close();
