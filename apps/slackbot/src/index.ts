@@ -1,1 +1,6 @@
-export {};
+export {
+  createSlackApprovals,
+  type RunningSlackbot,
+  type SlackbotOptions,
+  startSlackbot,
+} from './slack-approvals.app.js';
