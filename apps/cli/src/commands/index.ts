@@ -1,14 +1,28 @@
 import type { Command } from 'commander';
+import * as approve from './approve.command.js';
 import * as audit from './audit.command.js';
 import * as gateway from './gateway.command.js';
 import * as init from './init.command.js';
+import * as pending from './pending.command.js';
 import * as policy from './policy.command.js';
 import * as proxy from './proxy.command.js';
+import * as reject from './reject.command.js';
 import * as start from './start.command.js';
 import * as worker from './worker.command.js';
 
 /** Every command module exports `register(program)`; add new ones to this list. */
-const modules: Array<{ register(program: Command): void }> = [audit, init, policy, proxy, start, gateway, worker];
+const modules: Array<{ register(program: Command): void }> = [
+  audit,
+  init,
+  policy,
+  proxy,
+  start,
+  gateway,
+  worker,
+  pending,
+  approve,
+  reject,
+];
 
 export function registerCommands(program: Command): void {
   for (const m of modules) m.register(program);
