@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { openAuditStore, openQuotaStore } from '@atom-gov/audit';
 import { type AtomGovConfig } from '@atom-gov/config';
-import { SEARCH_ATTRIBUTES } from '@atom-gov/contracts';
+import { SEARCH_ATTRIBUTES, type Notifier } from '@atom-gov/contracts';
 import { ensureSearchAttributes } from '@atom-gov/devserver';
 import { createActivities } from './create-activities.js';
+import { type GovernedOperationDeps } from './governed-operation.activities.js';
+import { NotifierRegistry } from './notifier-registry.js';
 import { cachedWorkflowBundle } from './workflow-bundle-cache.js';
 import { workflowsSource } from './workflows-source.js';
 
@@ -16,6 +19,10 @@ export interface StartWorkerOptions {
   registerSearchAttributes?: boolean;
   /** Reuse the workflow bundle across starts (from dist/ only; sources are always bundled afresh). */
   bundleCacheDir?: string;
+  /** Stores and notifiers of governed operations; default: the config's database (audit + quota) and `notifiers`. */
+  governance?: GovernedOperationDeps;
+  /** Channels for approval requests and alerts (Slack, email, ...), when `governance` is not given. */
+  notifiers?: readonly Notifier[];
 }
 
 export interface RunningWorker {
@@ -35,7 +42,20 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     throw new Error(`could not connect to Temporal at ${opts.temporalAddress}: ${error.message}`, { cause: error });
   });
   let worker: Worker;
+  const closers: Array<() => Promise<void>> = [];
   try {
+    let governance = opts.governance;
+    if (!governance) {
+      const db = {
+        ...(opts.config.database.url ? { databaseUrl: opts.config.database.url } : {}),
+        sqlitePath: opts.config.database.sqlitePath,
+      };
+      const audit = await openAuditStore(db);
+      closers.push(() => audit.close());
+      const quotas = await openQuotaStore(db);
+      closers.push(() => quotas.close());
+      governance = { audit, quotas, notifiers: new NotifierRegistry(opts.notifiers ?? []) };
+    }
     // Fail at start rather than on the first governed call: an unregistered search attribute makes the
     // workflow task fail forever.
     await ensureSearchAttributes(connection, namespace, SEARCH_ATTRIBUTES, {
@@ -50,16 +70,20 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       ...(opts.bundleCacheDir && !source.fromSources
         ? { workflowBundle: await cachedWorkflowBundle(source, opts.bundleCacheDir) }
         : { workflowsPath: source.workflowsPath, bundlerOptions: { webpackConfigHook: source.webpackConfigHook } }),
-      activities: createActivities({ identity, taskQueue, startedAt: new Date() }),
+      activities: createActivities({ identity, taskQueue, startedAt: new Date(), governance }),
       // `atom-gov start` must stop within 10 s: in-flight activities get this long, then are cancelled.
       shutdownGraceTime: '3s',
       shutdownForceTime: '6s',
     });
   } catch (error) {
     await connection.close();
+    for (const close of closers.reverse()) await close().catch(() => undefined);
     throw error;
   }
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+  });
   let stopping: Promise<void> | undefined;
   return {
     identity,
