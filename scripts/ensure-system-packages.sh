@@ -5,6 +5,8 @@ set -euo pipefail
 bash "$(dirname "$0")/ensure-postgres.sh" >/dev/null
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+# Headless Chromium for the email-approval page test (driven by playwright-core, never downloaded by it).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

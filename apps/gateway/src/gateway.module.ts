@@ -1,4 +1,5 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { ApprovalsModule } from './approvals/approvals.module.js';
 import { HealthController } from './health/health.controller.js';
 import { HealthService } from './health/health.service.js';
 import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
@@ -25,5 +26,6 @@ export class GatewayModule {
 function featureModules({ config, audit }: GatewayOptions): DynamicModule[] {
   return [
     McpModule.forRoot({ config, audit }), // owner: MCP helper (apps/gateway/src/mcp)
+    ApprovalsModule.forRoot({ config }), // owner: channels helper (apps/gateway/src/approvals)
   ];
 }
