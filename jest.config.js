@@ -24,6 +24,7 @@ const workspaces = {
   'governance-client': 'libs/governance-client',
   testing: 'libs/testing',
   devserver: 'libs/devserver',
+  pinning: 'libs/pinning',
   workflows: 'workflows',
   gateway: 'apps/gateway',
   worker: 'apps/worker',
