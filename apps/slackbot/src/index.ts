@@ -4,3 +4,4 @@ export {
   type SlackbotOptions,
   startSlackbot,
 } from './slack-approvals.app.js';
+export { startSlackbotFromConfig } from './slackbot.js';

@@ -27,3 +27,4 @@ export {
   type SlackButtonValue,
 } from './slack-blocks.js';
 export { createSlackClient, SlackChannelResolver, SlackNotifier } from './slack.notifier.js';
+export { createNotifiers } from './notifiers.js';
