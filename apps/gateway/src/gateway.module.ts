@@ -3,6 +3,7 @@ import { ApprovalsModule } from './approvals/approvals.module.js';
 import { HealthController } from './health/health.controller.js';
 import { HealthService } from './health/health.service.js';
 import { GATEWAY_OPTIONS, type GatewayOptions } from './gateway.options.js';
+import { GovernanceModule } from './governance/governance.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { TemporalClientService } from './temporal/temporal-client.service.js';
 
@@ -26,6 +27,7 @@ export class GatewayModule {
 function featureModules({ config, audit }: GatewayOptions): DynamicModule[] {
   return [
     McpModule.forRoot({ config, audit }), // owner: MCP helper (apps/gateway/src/mcp)
+    GovernanceModule.forRoot({ config, audit }), // owner: governance helper (apps/gateway/src/governance)
     ApprovalsModule.forRoot({ config }), // owner: channels helper (apps/gateway/src/approvals)
   ];
 }

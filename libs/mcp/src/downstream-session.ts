@@ -228,6 +228,7 @@ export class DownstreamSession implements HubSession {
       responseBytes: result ? JSON.stringify(result).length : 0,
       operationId: decision?.kind === 'governed' ? decision.operationId : undefined,
       transport: ctx.transport,
+      annotations: ctx.annotations,
     };
   }
 

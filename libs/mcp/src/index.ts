@@ -9,6 +9,7 @@ export {
   type Interceptor,
   type ListKind,
   type McpResult,
+  type OperationAnnotations,
   type OperationRecord,
   type OperationSink,
 } from './interceptor.js';

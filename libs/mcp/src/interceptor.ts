@@ -16,6 +16,23 @@ export interface InterceptContext {
   args?: Record<string, unknown>;
   transport: 'http' | 'stdio';
   remoteAddress?: string;
+  /**
+   * Set by the interceptor (the same ctx object reaches beforeRequest, afterResult and the operation record):
+   * what the governance layer wants in this operation's audit record.
+   */
+  annotations?: OperationAnnotations;
+}
+
+/** Governance details the interceptor attaches to an operation's record (copied into `OperationRecord`). */
+export interface OperationAnnotations {
+  /** Config version of the policy engine that decided this call (changes on hot reload). */
+  configVersion?: string;
+  /** Audit level that applied: `none` still records the operation, without argument/result summaries. */
+  auditLevel?: 'full' | 'summary' | 'none';
+  argsSummary?: string;
+  resultSummary?: string;
+  /** Notes for the audit record, e.g. shadow-mode would-be denials and soft rate-limit hits. */
+  notes?: string[];
 }
 
 export interface ForwardedRequest {
@@ -81,6 +98,8 @@ export interface OperationRecord {
   responseBytes: number;
   operationId?: string;
   transport: 'http' | 'stdio';
+  /** What the interceptor attached to the context (`InterceptContext.annotations`). */
+  annotations?: OperationAnnotations;
 }
 
 export type OperationSink = (record: OperationRecord) => Promise<void>;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 // A CommonJS module whose named exports Node's ESM loader cannot detect: use the default export.
 import proto from '@temporalio/proto';
 import { HEALTH_PROBE_ID_PREFIX, HEALTH_PROBE_WORKFLOW, type WorkerHealthReport } from '@atom-gov/contracts';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
+import { PolicyHolder, type PolicyStatus } from '../governance/policy-holder.service.js';
 import { TemporalClientService } from '../temporal/temporal-client.service.js';
 
 const { temporal } = proto;
@@ -21,6 +22,8 @@ export interface HealthReport {
   /** The parts that are down, so a 503 names them. */
   down: PartName[];
   parts: Record<PartName, PartHealth>;
+  /** The running policy: version, when loaded, the last failed hot reload (the running policy was kept). */
+  policy?: PolicyStatus;
 }
 
 /** Bounds every check, so /healthz answers within a few seconds even when a part hangs. */
@@ -35,6 +38,7 @@ export class HealthService {
   constructor(
     @Inject(GATEWAY_OPTIONS) private readonly options: GatewayOptions,
     @Inject(TemporalClientService) private readonly temporal: TemporalClientService,
+    @Optional() @Inject(PolicyHolder) private readonly policy?: PolicyHolder,
   ) {}
 
   /** Concurrent /healthz requests share one round of checks. */
@@ -57,7 +61,8 @@ export class HealthService {
     const parts = { temporal: temporalPart, worker, audit };
     const down = (Object.keys(parts) as PartName[]).filter((name) => !parts[name].ok);
     if (down.length > 0) this.logger.warn(`unhealthy: ${down.map((n) => `${n} (${parts[n].detail})`).join('; ')}`);
-    return { status: down.length === 0 ? 'ok' : 'down', down, parts };
+    const policy = this.policy?.status();
+    return { status: down.length === 0 ? 'ok' : 'down', down, parts, ...(policy ? { policy } : {}) };
   }
 
   private async checkTemporal(): Promise<string> {

@@ -1,10 +1,12 @@
 // Owns the McpGateway for the configured servers and turns each operation record into a durable audit event.
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { AtomGovConfig } from '@atom-gov/config';
 import type { AuditStore } from '@atom-gov/audit';
 import { McpGateway, type Interceptor, type McpLogger, type OperationRecord } from '@atom-gov/mcp';
 
 export const MCP_MODULE_OPTIONS = Symbol('MCP_MODULE_OPTIONS');
+/** The interceptor another module provides (the governance module: policy, limits, PII); default allow-all. */
+export const MCP_INTERCEPTOR = Symbol('MCP_INTERCEPTOR');
 
 export interface McpModuleOptions {
   config: AtomGovConfig;
@@ -25,19 +27,24 @@ const gatewayLogger: McpLogger = {
 export class McpService implements BeforeApplicationShutdown {
   readonly gateway: McpGateway;
 
-  constructor(@Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions) {
+  constructor(
+    @Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions,
+    @Optional() @Inject(MCP_INTERCEPTOR) injected?: Interceptor,
+  ) {
     const { config, audit } = options;
     const auditLevel = new Map(config.servers.map((s) => [s.name, s.auditLevel]));
     this.gateway = new McpGateway({
       servers: config.servers,
-      interceptor: options.interceptor,
+      interceptor: options.interceptor ?? injected,
       logger: options.logger ?? gatewayLogger,
       idleTimeoutMs: options.idleTimeoutMs,
       maxBodyBytes: config.gateway.maxBodyBytes,
       allowedHosts: config.gateway.allowedHosts,
       allowedOrigins: config.gateway.allowedOrigins,
       onOperation: async (record) => {
-        if (!config.global.audit || auditLevel.get(record.server) === 'none') return;
+        if (!config.global.audit) return;
+        // Governed records carry their audit level (none: recorded without argument/result summaries).
+        if (!record.annotations && auditLevel.get(record.server) === 'none') return;
         await audit.append(toAuditEvent(record, config.version));
       },
     });
@@ -61,9 +68,12 @@ export function toAuditEvent(r: OperationRecord, configVersion: string) {
     decision: r.decision,
     policy: r.policy,
     rules: r.rules,
-    configVersion,
+    configVersion: r.annotations?.configVersion ?? configVersion,
     outcome: r.outcome,
-    errorMessage: r.errorMessage,
+    // Shadow-mode would-be denials, soft limit hits and PII findings (kinds only) ride along as notes.
+    errorMessage: [r.errorMessage, ...(r.annotations?.notes ?? [])].filter(Boolean).join('; ') || undefined,
+    argsSummary: r.annotations?.argsSummary,
+    resultSummary: r.annotations?.resultSummary,
     durationMs: Math.round(r.durationMs * 1000) / 1000,
     requestBytes: r.requestBytes,
     responseBytes: r.responseBytes,

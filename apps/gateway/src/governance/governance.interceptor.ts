@@ -1,0 +1,288 @@
+// The gateway's libs/mcp Interceptor: policy decision, rate limits, PII scanning and the audit level for every
+// forwarded request. One decision governs listing and calling (engine.visible / engine.decide). The common path
+// stays synchronous; only rate-limit checks (counter store) and governed runs await.
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { RateLimitService } from '@atom-gov/limits';
+import {
+  ALLOW,
+  type Decision,
+  type Forward,
+  type ForwardedRequest,
+  type InterceptContext,
+  type Interceptor,
+  type ListKind,
+  type McpResult,
+  type OperationAnnotations,
+} from '@atom-gov/mcp';
+import { createPiiScanner, type PiiScanner, type PiiSummary } from '@atom-gov/pii';
+import { denialMessage, isLocalCaller, type Decision as PolicyDecision } from '@atom-gov/policy';
+import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
+import { governanceMetrics as metrics } from './governance-metrics.js';
+import { PolicyHolder, type PolicyGeneration } from './policy-holder.service.js';
+import { auditText, type AuditLevel } from './audit-summary.js';
+
+/** Methods that are policy operations (session plumbing and listings are not: see libs/policy README). */
+const OPERATIONS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+/** JSON-RPC "invalid params": what the MCP SDK answers for an unknown prompt or resource. */
+const INVALID_PARAMS = -32602;
+
+/** Carries the governed path (approval / quota workflow); provided by the Temporal integration when present. */
+export const GOVERNED_RUNNER = Symbol('GOVERNED_RUNNER');
+
+export interface GovernedRunner {
+  /** Runs the call durably and calls `forward` once it may go ahead; resolves with the result to return. */
+  run(
+    ctx: InterceptContext,
+    decision: PolicyDecision,
+    params: Record<string, unknown> | undefined,
+    forward: Forward,
+    signal: AbortSignal,
+  ): Promise<McpResult>;
+}
+
+interface CallState {
+  gen: PolicyGeneration;
+  d?: PolicyDecision;
+  scanner?: PiiScanner;
+}
+
+@Injectable()
+export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Governance');
+  private limits!: RateLimitService;
+  /** One scanner per distinct option set (creating one compiles its patterns). */
+  private readonly scanners = new Map<string, PiiScanner>();
+  private auditScanner: PiiScanner | undefined;
+  private readonly calls = new WeakMap<InterceptContext, CallState>();
+
+  constructor(
+    @Inject(PolicyHolder) private readonly holder: PolicyHolder,
+    @Inject(GOVERNANCE_OPTIONS) private readonly options: GovernanceOptions,
+    @Optional() @Inject(GOVERNED_RUNNER) private readonly governed?: GovernedRunner,
+  ) {}
+
+  /** One RateLimitService for the process: Redis (shared by every gateway process) when redis.url is set. */
+  async onModuleInit(): Promise<void> {
+    const redisUrl = this.options.config.redis.url;
+    this.limits = await RateLimitService.create({
+      redisUrl,
+      onStoreError: (e) => this.logger.error(`rate-limit store: ${e.message}`),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.limits?.close();
+  }
+
+  get rateLimitBackend(): 'memory' | 'redis' | undefined {
+    return this.limits?.backend;
+  }
+
+  filterList<T extends { name?: string; uri?: string; uriTemplate?: string }>(
+    ctx: InterceptContext,
+    kind: ListKind,
+    items: T[],
+  ): T[] {
+    const gen = this.calls.get(ctx)?.gen ?? this.holder.current;
+    const vctx = {
+      tenant: ctx.tenant,
+      user: ctx.user,
+      roles: ctx.roles,
+      server: ctx.server,
+      transport: ctx.transport,
+      local: isLocalCaller(ctx.transport, ctx.remoteAddress),
+      time: new Date(),
+    };
+    const out = items.filter((item) => {
+      const name = kind === 'resourceTemplates' ? item.uriTemplate : kind === 'resources' ? item.uri : item.name;
+      return name === undefined || gen.engine.visible(vctx, kind, name);
+    });
+    return out.length === items.length ? items : out;
+  }
+
+  beforeRequest(ctx: InterceptContext, request: ForwardedRequest): Decision | Promise<Decision> {
+    const gen = this.holder.current;
+    const state: CallState = { gen };
+    this.calls.set(ctx, state);
+    const annotations: OperationAnnotations = { configVersion: gen.config.version };
+    ctx.annotations = annotations;
+    if (!OPERATIONS.has(request.method)) return ALLOW;
+
+    const d = gen.engine.decide({
+      tenant: ctx.tenant,
+      user: ctx.user,
+      roles: ctx.roles,
+      server: ctx.server,
+      method: request.method,
+      name: ctx.name,
+      args: ctx.args,
+      resourceUris: request.method === 'resources/read' && ctx.name ? [ctx.name] : undefined,
+      transport: ctx.transport,
+      local: isLocalCaller(ctx.transport, ctx.remoteAddress),
+      time: new Date(),
+    });
+    state.d = d;
+    annotations.configVersion = d.configVersion;
+    annotations.auditLevel = d.obligations.auditLevel;
+    for (const w of d.wouldDeny) {
+      metrics.wouldDeny++;
+      this.note(ctx, `would deny (${w.enforcement}) by policy ${w.rule}: ${w.reason}`);
+    }
+    if (d.effect === 'deny') {
+      metrics.decisions.deny++;
+      return this.denial(ctx, request, d);
+    }
+    const limits = d.obligations.rateLimits;
+    if (limits.length > 0) return this.checkLimits(ctx, request, state, d);
+    return this.afterChecks(ctx, request, state, d);
+  }
+
+  afterResult(ctx: InterceptContext, request: ForwardedRequest, result: McpResult): McpResult {
+    const state = this.calls.get(ctx);
+    const d = state?.d;
+    if (!state || !d) return result;
+    let out = result;
+    if (state.scanner) {
+      // A value the scanner refuses to judge throws PiiScanError: the call fails (fail closed).
+      const o = state.scanner.apply(result);
+      if (o.summary.found) {
+        metrics.piiFindings += o.summary.total;
+        this.note(ctx, `pii in result: ${describePii(o.summary)} (${o.action})`, d.obligations.pii?.alertOnPii);
+        if (o.blocked) {
+          metrics.piiBlocked++;
+          const message = `Denied by policy ${d.obligations.pii?.rules.join(', ')}: the result contains PII (${describePii(o.summary)})`;
+          if (request.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
+          throw new Error(message);
+        }
+        out = o.value as McpResult;
+      }
+    }
+    const level = d.obligations.auditLevel;
+    if (level !== 'none') {
+      const text = auditText(level, out, this.redactForAudit(level));
+      if (text !== undefined) ctx.annotations!.resultSummary = text;
+    }
+    return out;
+  }
+
+  private denial(ctx: InterceptContext, request: ForwardedRequest, d: PolicyDecision): Decision {
+    const base = { policy: d.policy, rules: d.rules };
+    if (d.hidden) {
+      // Exactly what the MCP SDK answers for a name that does not exist: hidden tools must not be discoverable.
+      const name = ctx.name ?? '';
+      if (request.method === 'tools/call')
+        return { kind: 'deny', message: `MCP error -32602: Tool ${name} not found`, ...base };
+      const what = request.method === 'prompts/get' ? 'Prompt' : 'Resource';
+      return { kind: 'deny', message: `${what} ${name} not found`, code: INVALID_PARAMS, ...base };
+    }
+    return { kind: 'deny', message: denialMessage(d), ...base };
+  }
+
+  private async checkLimits(
+    ctx: InterceptContext,
+    request: ForwardedRequest,
+    state: CallState,
+    d: PolicyDecision,
+  ): Promise<Decision> {
+    const key = { tenant: ctx.tenant, user: ctx.user, server: ctx.server, tool: ctx.name };
+    for (const o of d.obligations.rateLimits) {
+      const r = await this.limits.check(o.spec, key);
+      if (!r.allowed) {
+        metrics.rateLimited++;
+        metrics.decisions.deny++;
+        if (o.alertOnLimit) this.logger.warn(`rate limit hit: ${o.rule} ${r.key}: ${r.message}`);
+        const message = denialMessage(d, { obligation: o, message: r.message ?? 'rate limit exceeded' });
+        return { kind: 'deny', message, policy: o.rule, rules: [o.rule] };
+      }
+      if (r.limitHit) {
+        metrics.wouldDeny++;
+        this.note(ctx, `would deny (${r.enforcement}) by policy ${o.rule}: ${r.message}`, o.alertOnLimit);
+      }
+    }
+    return this.afterChecks(ctx, request, state, d);
+  }
+
+  private afterChecks(ctx: InterceptContext, request: ForwardedRequest, state: CallState, d: PolicyDecision): Decision {
+    const base = { policy: d.policy, rules: d.rules };
+    let params = request.params;
+    const pii = d.obligations.pii;
+    if (pii) state.scanner = this.scanner(pii.scanner);
+    // Arguments of tools and prompts are scanned before they leave; a resource URI is an address, not content.
+    if (state.scanner && request.method !== 'resources/read' && params?.arguments !== undefined) {
+      const o = state.scanner.apply(params.arguments);
+      if (o.summary.found) {
+        metrics.piiFindings += o.summary.total;
+        this.note(ctx, `pii in arguments: ${describePii(o.summary)} (${o.action})`, pii?.alertOnPii);
+        if (o.blocked) {
+          metrics.piiBlocked++;
+          metrics.decisions.deny++;
+          const message = `Denied by policy ${pii?.rules.join(', ')}: the arguments contain PII (${describePii(o.summary)}); remove it and call again`;
+          return { kind: 'deny', message, ...base };
+        }
+        if (o.value !== params.arguments) params = { ...params, arguments: o.value };
+      }
+    }
+    const level = d.obligations.auditLevel;
+    if (level !== 'none') {
+      const args = params?.arguments ?? (request.method === 'resources/read' ? undefined : params);
+      const text = auditText(level, args, this.redactForAudit(level));
+      if (text !== undefined) ctx.annotations!.argsSummary = text;
+    }
+    if (d.effect === 'governed') return this.governedDecision(ctx, d, params);
+    metrics.decisions.allow++;
+    if (params !== request.params) return { kind: 'transform', params: params ?? {}, ...base };
+    return d.rules.length === 0 ? ALLOW : { kind: 'allow', ...base };
+  }
+
+  private governedDecision(
+    ctx: InterceptContext,
+    d: PolicyDecision,
+    params: Record<string, unknown> | undefined,
+  ): Decision {
+    const base = { policy: d.policy, rules: d.rules };
+    const runner = this.governed;
+    if (!runner) {
+      // Fail closed: without the approval service a governed call must not go ahead.
+      metrics.decisions.deny++;
+      const what = d.governed?.approval ? 'requires approval' : 'requires a quota reservation';
+      return {
+        kind: 'deny',
+        message: `Denied by policy ${d.policy ?? d.rules.join(', ')}: ${what}: the approval service is not available`,
+        ...base,
+      };
+    }
+    metrics.decisions.governed++;
+    return { kind: 'governed', run: (forward, signal) => runner.run(ctx, d, params, forward, signal), ...base };
+  }
+
+  private scanner(opts: { kinds: string[]; action: string }): PiiScanner {
+    const key = `${opts.action}|${opts.kinds.join(',')}`;
+    let s = this.scanners.get(key);
+    if (!s) {
+      s = createPiiScanner({ kinds: opts.kinds, action: opts.action as 'redact' | 'alert' | 'block' });
+      this.scanners.set(key, s);
+    }
+    return s;
+  }
+
+  /** Full audit records keep JSON with PII redacted: the call's own scanner when it redacts, else every kind. */
+  private redactForAudit(level: AuditLevel): ((v: unknown) => unknown) | undefined {
+    if (level !== 'full') return undefined;
+    this.auditScanner ??= createPiiScanner({ action: 'redact' });
+    const s = this.auditScanner;
+    return (v) => s.redactJson(v).value;
+  }
+
+  private note(ctx: InterceptContext, text: string, alert = false): void {
+    const a = (ctx.annotations ??= {});
+    (a.notes ??= []).push(text);
+    if (alert) this.logger.warn(`alert: ${ctx.server} ${ctx.name ?? ctx.method} (${ctx.tenant}/${ctx.user}): ${text}`);
+  }
+}
+
+function describePii(s: PiiSummary): string {
+  return Object.entries(s.counts)
+    .map(([k, n]) => `${k}×${n}`)
+    .join(', ');
+}

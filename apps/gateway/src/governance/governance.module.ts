@@ -1,0 +1,24 @@
+// Policy-as-code in the gateway: the running policy (hot-reloaded) and the MCP interceptor built on it.
+// Global, so the MCP module receives the interceptor (MCP_INTERCEPTOR) and /healthz the policy status.
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { MCP_INTERCEPTOR } from '../mcp/mcp.service.js';
+import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
+import { GovernanceInterceptor } from './governance.interceptor.js';
+import { PolicyHolder } from './policy-holder.service.js';
+
+@Global()
+@Module({})
+export class GovernanceModule {
+  static forRoot(options: GovernanceOptions): DynamicModule {
+    return {
+      module: GovernanceModule,
+      providers: [
+        { provide: GOVERNANCE_OPTIONS, useValue: options },
+        PolicyHolder,
+        GovernanceInterceptor,
+        { provide: MCP_INTERCEPTOR, useExisting: GovernanceInterceptor },
+      ],
+      exports: [PolicyHolder, GovernanceInterceptor, MCP_INTERCEPTOR],
+    };
+  }
+}

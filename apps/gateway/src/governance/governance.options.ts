@@ -1,0 +1,16 @@
+import type { AuditStore } from '@atom-gov/audit';
+import type { AtomGovConfig, RuntimeOptions } from '@atom-gov/config';
+
+/** Injection token of the governance module's options. */
+export const GOVERNANCE_OPTIONS = Symbol('GOVERNANCE_OPTIONS');
+
+export interface GovernanceOptions {
+  config: AtomGovConfig;
+  audit?: AuditStore;
+  /** How to re-load the config on change (default: the loaded config's path and data dir). */
+  runtime?: RuntimeOptions;
+  /** Watch the config and policy files for hot reload (default true). */
+  watch?: boolean;
+  /** Quiet period after the last file event before a reload (default 150 ms). */
+  debounceMs?: number;
+}
