@@ -544,3 +544,27 @@ describe('notifications', () => {
     expect((err as ConfigError).issues[0]!.message).toContain('at least 32 characters');
   });
 });
+
+describe('pinning', () => {
+  const load = (yaml: string) => {
+    const dir = writeTree({ 'c.yaml': yaml });
+    return { dir, config: loadConfig({ configPath: join(dir, 'c.yaml'), dataDir: join(dir, 'data'), env: env(dir) }) };
+  };
+
+  it('defaults to trust on first use with the lock file in the data dir', async () => {
+    const { dir, config } = load('atom_gov:\n  global: { audit: true }\n');
+    expect((await config).pinning).toEqual({ mode: 'tofu', lockFile: join(dir, 'data', 'tools.lock.json') });
+  });
+
+  it('takes `pinning: strict` or a block with a lock file relative to the config', async () => {
+    expect((await load('atom_gov:\n  pinning: strict\n').config).pinning.mode).toBe('strict');
+    const { dir, config } = load('atom_gov:\n  pinning: { mode: off, lock_file: pins/tools.lock.json }\n');
+    expect((await config).pinning).toEqual({ mode: 'off', lockFile: join(dir, 'pins', 'tools.lock.json') });
+  });
+
+  it('rejects an unknown mode with its location', async () => {
+    const err = await load('atom_gov:\n  pinning: lenient\n').config.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatchObject({ path: 'atom_gov.pinning', line: 2 });
+  });
+});

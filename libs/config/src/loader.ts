@@ -244,6 +244,13 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
       sqlitePath: resolve(rt.dataDir, 'audit.sqlite'),
     },
     redis: optional(g.redis?.url) !== undefined ? { url: g.redis!.url! } : {},
+    pinning: {
+      mode: (typeof g.pinning === 'string' ? g.pinning : g.pinning?.mode) ?? 'tofu',
+      lockFile:
+        typeof g.pinning === 'object' && g.pinning.lock_file !== undefined
+          ? toAbsolute(g.pinning.lock_file, home, baseDir)
+          : resolve(rt.dataDir, 'tools.lock.json'),
+    },
     notifications: normaliseNotifications(g.notifications, rt.dataDir, gatewayPublicUrl),
     servers,
     policies: definitions,

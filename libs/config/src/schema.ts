@@ -359,6 +359,16 @@ const atomGovSchema = z.strictObject({
     .optional(),
   database: z.strictObject({ url: z.string().optional() }).optional(),
   redis: z.strictObject({ url: z.string().optional() }).optional(),
+  pinning: z
+    .union([
+      z.enum(['tofu', 'strict', 'off']),
+      z.strictObject({ mode: z.enum(['tofu', 'strict', 'off']).optional(), lock_file: z.string().optional() }),
+    ])
+    .optional()
+    .meta({
+      description:
+        'Tool pinning (rug-pull defence): tofu (default: pin what is first seen), strict (unpinned = blocked) or off; lock_file default <data dir>/tools.lock.json',
+    }),
   notifications: z
     .strictObject({
       public_url: z

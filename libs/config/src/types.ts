@@ -303,6 +303,8 @@ export interface AtomGovConfig {
   };
   database: { url?: string; sqlitePath: string };
   redis: { url?: string };
+  /** Tool pinning: `tofu` pins on first use, `strict` blocks whatever `atom-gov tools pin` did not record. */
+  pinning: { mode: 'tofu' | 'strict' | 'off'; lockFile: string };
   notifications: NotificationsConfig;
   servers: ServerConfig[];
   policies: PolicyDefinitions;
