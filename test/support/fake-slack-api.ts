@@ -61,6 +61,9 @@ export async function startFakeSlackApi(opts: {
             : { ok: false, error: 'user_not_found' };
           break;
         }
+        case 'auth.test':
+          body = { ok: true, team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT', user: 'atom-gov' };
+          break;
         default:
           body = { ok: true };
       }

@@ -3,6 +3,7 @@ import type { SlackConfig } from '@atom-gov/config';
 import type { DecideInput, OperationState } from '@atom-gov/contracts';
 import {
   approvalUpdateBlocks,
+  createSlackClient,
   type DecisionClient,
   DecisionRefusedError,
   rejectModalView,
@@ -207,6 +208,22 @@ export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
 
 /** Starts the Slack approvals app: HTTP receiver on slack.host:port (POST /slack/events), or Socket Mode. */
 export async function startSlackbot(opts: SlackbotOptions): Promise<RunningSlackbot> {
+  if (opts.botId === undefined || opts.botUserId === undefined) {
+    // Bolt would call auth.test itself and crash the process on failure; do it here with a message to act on.
+    if (!opts.slack.botToken) throw new Error('notifications.slack.bot_token (xoxb-...) is required');
+    const auth = await createSlackClient(opts.slack, { retries: opts.retries ?? 2 })
+      .auth.test()
+      .catch((error: Error) => {
+        throw new Error(
+          `Slack auth.test failed (${error.message}): check notifications.slack.bot_token and that ${opts.slack.apiUrl ?? 'https://slack.com/api/'} is reachable`,
+        );
+      });
+    opts = {
+      ...opts,
+      ...(auth.bot_id ? { botId: auth.bot_id } : {}),
+      ...(auth.user_id ? { botUserId: auth.user_id } : {}),
+    };
+  }
   const app = createSlackApprovals(opts);
   if (opts.slack.socketMode) {
     await app.start();

@@ -7,6 +7,7 @@ import * as pending from './pending.command.js';
 import * as policy from './policy.command.js';
 import * as proxy from './proxy.command.js';
 import * as reject from './reject.command.js';
+import * as slackbot from './slackbot.command.js';
 import * as start from './start.command.js';
 import * as worker from './worker.command.js';
 
@@ -22,6 +23,7 @@ const modules: Array<{ register(program: Command): void }> = [
   pending,
   approve,
   reject,
+  slackbot,
 ];
 
 export function registerCommands(program: Command): void {
