@@ -15,7 +15,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const tool = (name: string, description: string) => ({ name, description, inputSchema: { type: 'object' } });
-const names = (items: Array<{ name?: string }>) => items.map((i) => i.name);
+const names = (items: readonly object[]) => items.map((i) => (i as { name?: string }).name);
 const readLock = () => JSON.parse(readFileSync(lockPath, 'utf8')) as LockFile;
 
 describe('trust on first use', () => {

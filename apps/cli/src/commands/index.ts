@@ -9,6 +9,7 @@ import * as proxy from './proxy.command.js';
 import * as reject from './reject.command.js';
 import * as slackbot from './slackbot.command.js';
 import * as start from './start.command.js';
+import * as tools from './tools.command.js';
 import * as worker from './worker.command.js';
 
 /** Every command module exports `register(program)`; add new ones to this list. */
@@ -23,6 +24,7 @@ const modules: Array<{ register(program: Command): void }> = [
   pending,
   approve,
   reject,
+  tools,
   slackbot,
 ];
 
