@@ -211,13 +211,19 @@ try {
     });
   }
 } finally {
-  for (const c of children) {
-    try {
-      process.kill(-c.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  // Stop every target and wait for it (the gateway target reports its audit batch sizes as it exits).
+  await Promise.all(
+    children.map((c) => {
+      if (c.exitCode !== null) return undefined;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      try {
+        process.kill(-c.pid, 'SIGTERM');
+      } catch {
+        return undefined; // already gone
+      }
+      return Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    }),
+  );
 }
 
 const f = (n, d = 2) => n.toFixed(d);

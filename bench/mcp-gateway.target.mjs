@@ -40,6 +40,12 @@ const audit = await openAuditStore({ sqlitePath: config.database.sqlitePath });
 const gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
 process.stdout.write(`${gateway.url}/mcp/everything\n`);
 process.on('SIGTERM', async () => {
+  // Group-commit batch sizes of the audit store over the whole run (each batch is one fsync'd transaction).
+  const s = audit.stats();
+  process.stderr.write(
+    `[gateway target] audit: ${s.committed} events in ${s.batches} transactions ` +
+      `(mean ${(s.committed / Math.max(1, s.batches)).toFixed(1)}, largest ${s.largestBatch})\n`,
+  );
   await gateway.close();
   await audit.close();
   process.exit(0);
