@@ -18,6 +18,7 @@ export {
   type Block,
   escapeMrkdwn,
   outcomeHeadline,
+  quotaAlertBlocks,
   rejectModalView,
   SLACK_APPROVE_ACTION,
   SLACK_REASON_BLOCK,

@@ -3,6 +3,7 @@ import type { OperationState } from '@atom-gov/contracts';
 import {
   approvalRequestBlocks,
   approvalUpdateBlocks,
+  quotaAlertBlocks,
   rejectModalView,
   SLACK_APPROVE_ACTION,
   SLACK_REJECT_ACTION,
@@ -61,5 +62,33 @@ describe('Slack blocks', () => {
       ts: '1.2',
     });
     expect(JSON.stringify(view.blocks)).toContain('plain_text_input');
+  });
+});
+
+describe('quota alert blocks', () => {
+  it('names the resource, usage against the limit and the tenant', () => {
+    const json = JSON.stringify(
+      quotaAlertBlocks({
+        text: 'api_calls at 80% of the monthly quota',
+        state: {
+          ...state,
+          quotas: [
+            {
+              rule: 'tenant_quota',
+              resource: 'api_calls',
+              reservationId: 'r',
+              status: 'reserved',
+              reserved: 1,
+              used: 40,
+              limit: 50,
+              overLimit: false,
+            },
+          ],
+        },
+      }),
+    );
+    expect(json).toContain('api_calls');
+    expect(json).toContain('40 of 50 (80%)');
+    expect(json).toContain('Tenant acme');
   });
 });

@@ -1,4 +1,4 @@
-import type { OperationState, Vote } from '@atom-gov/contracts';
+import type { NotificationRequest, OperationState, Vote } from '@atom-gov/contracts';
 
 export const SLACK_APPROVE_ACTION = 'atom_gov_approve';
 export const SLACK_REJECT_ACTION = 'atom_gov_reject';
@@ -132,4 +132,27 @@ export function rejectModalView(meta: {
       },
     ],
   };
+}
+
+/** A quota alert (the seed's `notification: slack://ops-channel` on a quota rule): usage per reserved resource. */
+export function quotaAlertBlocks(request: Pick<NotificationRequest, 'state' | 'text'>): Block[] {
+  const { state } = request;
+  const lines = state.quotas.map(
+    (q) =>
+      `• *${escapeMrkdwn(q.resource)}* (${escapeMrkdwn(q.rule)}): ${q.used} of ${q.limit}` +
+      `${q.limit > 0 ? ` (${Math.round((q.used / q.limit) * 100)}%)` : ''}${q.overLimit ? ' *over the limit*' : ''}`,
+  );
+  return [
+    { type: 'header', text: plain(clip(`Quota alert: ${state.server}`, 150)) },
+    { type: 'section', text: md(escapeMrkdwn(request.text)) },
+    ...(lines.length ? [{ type: 'section', text: md(lines.join('\n')) }] : []),
+    {
+      type: 'context',
+      elements: [
+        md(
+          `Tenant ${escapeMrkdwn(state.tenant)} · \`${escapeMrkdwn(state.tool)}\` · operation \`${state.operationId}\``,
+        ),
+      ],
+    },
+  ];
 }

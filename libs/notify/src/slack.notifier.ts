@@ -1,7 +1,7 @@
 import type { SlackConfig } from '@atom-gov/config';
 import type { NotificationRequest, NotificationResult, Notifier } from '@atom-gov/contracts';
 import { type KnownBlock, WebClient } from '@slack/web-api';
-import { approvalRequestBlocks, approvalUpdateBlocks } from './slack-blocks.js';
+import { approvalRequestBlocks, approvalUpdateBlocks, quotaAlertBlocks } from './slack-blocks.js';
 
 /** A Web API client for the configured workspace; `apiUrl` points it elsewhere (Enterprise Grid proxies, tests). */
 export function createSlackClient(
@@ -84,9 +84,11 @@ export class SlackNotifier implements Notifier {
       request.kind === 'approval_reminder' ||
       request.kind === 'approval_escalated';
     const blocks =
-      asksForDecision && !request.state.closed
-        ? approvalRequestBlocks(request.state)
-        : approvalUpdateBlocks(request.state);
+      request.kind === 'quota_alert'
+        ? quotaAlertBlocks(request)
+        : asksForDecision && !request.state.closed
+          ? approvalRequestBlocks(request.state)
+          : approvalUpdateBlocks(request.state);
     const posted = await this.client.chat.postMessage({
       channel,
       text: request.text, // notification and screen-reader fallback
