@@ -155,8 +155,8 @@ describe('a server whose tool description changes between sessions', () => {
 
       const status = capture();
       expect(await toolsStatusCommand({ lock: lockPath, server: 'drifting' }, status)).toBe(3);
-      expect(status.text()).toMatch(/CHANGED\s+drifting\s+tools\s+lookup/);
-      expect(status.text()).toMatch(/NEW\s+drifting\s+tools\s+exfiltrate/);
+      expect(status.text()).toMatch(/changed\s+drifting\s+tools\s+lookup/);
+      expect(status.text()).toMatch(/new\s+drifting\s+tools\s+exfiltrate/);
 
       // The operator reviews and approves; the running gateway picks the approval up from the lock file.
       const approve = capture();

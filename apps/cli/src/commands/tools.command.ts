@@ -14,6 +14,7 @@ import {
   pinServer,
   pinStatus,
 } from '@atom-gov/pinning';
+import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { CliError } from '../run-cli.js';
 
@@ -221,15 +222,49 @@ export async function toolsStatusCommand(
     return 0;
   }
   const pending = rows.filter((r) => r.state !== 'pinned').length;
-  const lines = rows.map((r) =>
-    [r.state.toUpperCase().padEnd(7), r.server, r.kind, r.name, r.hash.slice(0, 19), r.since, r.approvedBy ?? '-'].join(
-      '  ',
-    ),
+  const table = new Table({
+    head: ['STATE', 'SERVER', 'KIND', 'NAME', 'HASH', 'SINCE (UTC)', 'BY'],
+    chars: Object.fromEntries(TABLE_CHARS.map((c) => [c, ''])),
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 2 },
+  });
+  for (const r of rows)
+    table.push([
+      r.state,
+      r.server,
+      r.kind,
+      r.name,
+      `${r.hash.slice(0, 19)}…`,
+      r.since.slice(0, 19),
+      r.approvedBy ?? '-',
+    ]);
+  out.stdout(
+    `${table
+      .toString()
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .join('\n')}\n`,
   );
-  out.stdout(`STATE    SERVER  KIND  NAME  HASH  SINCE  APPROVED-BY\n${lines.join('\n')}\n`);
   out.stdout(`${rows.length - pending} pinned, ${pending} pending review (${lockPath})\n`);
   return pending > 0 ? 3 : 0;
 }
+
+const TABLE_CHARS = [
+  'top',
+  'top-mid',
+  'top-left',
+  'top-right',
+  'bottom',
+  'bottom-mid',
+  'bottom-left',
+  'bottom-right',
+  'left',
+  'left-mid',
+  'mid',
+  'mid-mid',
+  'right',
+  'right-mid',
+  'middle',
+];
 
 const processOutput: ToolsOutput = {
   stdout: (text) => process.stdout.write(text),
