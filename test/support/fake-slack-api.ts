@@ -20,6 +20,8 @@ export interface FakeSlackApi {
 export async function startFakeSlackApi(opts: {
   channels: Array<{ id: string; name: string }>;
   emails: Record<string, string>;
+  /** WebSocket URL handed out by apps.connections.open (Socket Mode). */
+  socketUrl?: string;
 }): Promise<FakeSlackApi> {
   const calls: SlackCall[] = [];
   const events = new EventEmitter();
@@ -61,6 +63,9 @@ export async function startFakeSlackApi(opts: {
             : { ok: false, error: 'user_not_found' };
           break;
         }
+        case 'apps.connections.open':
+          body = opts.socketUrl ? { ok: true, url: opts.socketUrl } : { ok: false, error: 'not_allowed_token_type' };
+          break;
         case 'auth.test':
           body = { ok: true, team_id: 'T0TEAM', user_id: 'U0BOT', bot_id: 'B0BOT', user: 'atom-gov' };
           break;

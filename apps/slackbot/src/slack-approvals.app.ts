@@ -74,17 +74,20 @@ export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
   }
   if (!slack.botToken) throw new Error('notifications.slack.bot_token (xoxb-...) is required');
   const known = opts.botId !== undefined && opts.botUserId !== undefined;
+  const clientOptions = {
+    ...(slack.apiUrl !== undefined
+      ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` }
+      : {}),
+    retryConfig: { retries: opts.retries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
+    timeout: 10_000,
+  };
   const app = new App({
     token: slack.botToken,
+    // Socket Mode opens its connection (apps.connections.open) with its own client: same API URL and retries.
+    ...(socketMode ? { installerOptions: { clientOptions } } : {}),
     ...(socketMode ? { socketMode: true, appToken: slack.appToken } : { signingSecret: slack.signingSecret! }),
     ...(known ? { botId: opts.botId, botUserId: opts.botUserId, tokenVerificationEnabled: false } : {}),
-    clientOptions: {
-      ...(slack.apiUrl !== undefined
-        ? { slackApiUrl: slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/` }
-        : {}),
-      retryConfig: { retries: opts.retries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
-      timeout: 10_000,
-    },
+    clientOptions,
     logLevel: LogLevel[(opts.logLevel ?? 'warn').toUpperCase() as 'WARN'],
   });
 
