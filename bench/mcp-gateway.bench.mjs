@@ -3,7 +3,7 @@
 // in SQLite, the server as a `url:` upstream: bench/mcp-gateway.target.mjs), (c) through mcp-proxy in front of the
 // same server (bench/mcp-proxy.target.mjs explains its configuration). The variants run interleaved in rounds
 // (rotating order) so a noisy machine hits them alike. Run after `npm run build`:
-//   node bench/mcp-gateway.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR]
+//   node bench/mcp-gateway.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR] [--audit off]
 // The load generator is raw HTTP/1.1 (node:http, keep-alive, one socket per session): each session is initialized
 // first (initialize, notifications/initialized, then only JSON-RPC POSTs), so the client costs the same small
 // amount for every variant and is not the bottleneck an SDK Client (schema validation, SSE parser) would be.
@@ -26,6 +26,8 @@ const rounds = arg('--rounds', 3);
 // --cpu-prof DIR: the gateway process writes a V8 CPU profile there (read its top frames to find hot spots).
 const profIdx = process.argv.indexOf('--cpu-prof');
 const profDir = profIdx > 0 ? process.argv[profIdx + 1] : undefined;
+// --audit off: the gateway runs with global.audit false (diagnosis only: what the durable audit append costs).
+const auditOff = process.argv.includes('--audit') && process.argv[process.argv.indexOf('--audit') + 1] === 'off';
 const API_KEY = 'agk_bench_0123456789';
 const children = [];
 
@@ -188,6 +190,7 @@ try {
     new URL('./mcp-gateway.target.mjs', import.meta.url).pathname,
     directUrl,
     API_KEY,
+    ...(auditOff ? ['audit-off'] : []),
   ]);
   const px = start(process.execPath, [new URL('./mcp-proxy.target.mjs', import.meta.url).pathname, directUrl]);
   const variants = [
@@ -234,7 +237,7 @@ console.log(
     `load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} at the end\n`,
 );
 console.log(
-  '| sessions | direct calls/s | ATOM-GOV calls/s (audit on) | mcp-proxy calls/s | ATOM-GOV / direct | ATOM-GOV / mcp-proxy | direct p50/p99 ms | ATOM-GOV added p50/p99 ms | mcp-proxy added p50/p99 ms | CPU ms/call: server / ATOM-GOV / mcp-proxy |',
+  `| sessions | direct calls/s | ATOM-GOV calls/s (audit ${auditOff ? 'OFF' : 'on'}) | mcp-proxy calls/s | ATOM-GOV / direct | ATOM-GOV / mcp-proxy | direct p50/p99 ms | ATOM-GOV added p50/p99 ms | mcp-proxy added p50/p99 ms | CPU ms/call: server / ATOM-GOV / mcp-proxy |`,
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const { sessions, d, g, p } of results) {

@@ -2,7 +2,8 @@
 // the real config loader and the real audit store (SQLite, group commit, audit on). The governed server is a
 // `url:` entry pointing at the Streamable HTTP server given as argv[2], so every downstream session gets its own
 // upstream HTTP session on that same server (no stdio processes). Prints the endpoint URL on stdout.
-// Run after `npm run build`: node bench/mcp-gateway.target.mjs http://127.0.0.1:PORT/mcp API_KEY
+// Run after `npm run build`: node bench/mcp-gateway.target.mjs http://127.0.0.1:PORT/mcp API_KEY [audit-off]
+// (audit-off sets global.audit: false, only to measure what the audit append costs).
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { loadConfig } from '@atom-gov/config';
 import { openAuditStore } from '@atom-gov/audit';
 import { startGateway } from '@atom-gov/gateway';
 
-const [upstreamUrl, apiKey] = process.argv.slice(2);
+const [upstreamUrl, apiKey, auditMode] = process.argv.slice(2);
 if (!upstreamUrl || !apiKey) throw new Error('usage: mcp-gateway.target.mjs UPSTREAM_URL API_KEY');
 const dir = mkdtempSync(join(tmpdir(), 'atom-gov-bench-'));
 const configPath = join(dir, 'mcp-governance.yaml');
@@ -19,6 +20,8 @@ writeFileSync(
   configPath,
   `atom_gov:
   version: 1.0.0
+  global:
+    audit: ${auditMode !== 'audit-off'}
   gateway:
     host: 127.0.0.1
     port: 0
@@ -34,7 +37,6 @@ writeFileSync(
 `,
 );
 const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
-if (!config.global.audit) throw new Error('benchmark expects audit on');
 const audit = await openAuditStore({ sqlitePath: config.database.sqlitePath });
 // Temporal is not used by plain forwarding (its connection is lazy).
 const gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
