@@ -13,7 +13,7 @@ import {
   type Notifier,
   type QuotaParams,
 } from '@atom-gov/contracts';
-import { GovernanceClient, GovernanceError } from '@atom-gov/governance-client';
+import { GovernanceClient, GovernanceError, runGovernedCall } from '@atom-gov/governance-client';
 import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { createActivities } from './create-activities.js';
 import { quotaCounterKey } from './governed-operation.activities.js';
@@ -406,4 +406,67 @@ describe('governed operation workflow (real dev server)', () => {
       .fetchHistory();
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, i.operationId)).resolves.toBeUndefined();
   }, 90_000);
+
+  it('runGovernedCall: progress while waiting, forwards once approved, defer mode answers at once then proceeds', async () => {
+    const i = input();
+    i.approval = { ...i.approval!, minApprovals: 1 };
+    const progress: string[] = [];
+    let forwarded = 0;
+    const outcome = await runGovernedCall(
+      gc,
+      i,
+      async () => {
+        forwarded += 1;
+        return { content: [{ type: 'text', text: 'deployed' }] };
+      },
+      {
+        progressEveryMs: 200,
+        onProgress: (_s, text) => {
+          progress.push(text);
+          if (progress.length === 1)
+            void gc.decide(i.operationId, { approver: 'cto@company.com', decision: 'approve', channel: 'slack' });
+        },
+        usage: () => ({ api_calls: 2 }),
+      },
+    );
+    expect(outcome.kind).toBe('forwarded');
+    expect(forwarded).toBe(1);
+    expect(progress[0]).toMatch(/^waiting for approval: 0 of 1, expires in 1 min \(operation op-/);
+    expect(await usage(i)).toBe(2);
+
+    const d = input({ approvalMode: 'defer' });
+    d.approval = { ...d.approval!, minApprovals: 1 };
+    const first = await runGovernedCall(gc, d, async () => ({ content: [] }));
+    expect(first).toMatchObject({ kind: 'deferred', message: expect.stringContaining(`operation ${d.operationId}`) });
+    await gc.decide(d.operationId, { approver: 'sre@company.com', decision: 'approve', channel: 'email' });
+    const again = await runGovernedCall(gc, { ...d, requestedAt: new Date().toISOString() }, async () => ({
+      content: [],
+      isError: true,
+    }));
+    // The update answers once the outcome is recorded; the run then releases the quota and finishes.
+    expect(again).toMatchObject({ kind: 'forwarded', state: { outcome: { status: 'failed' } } });
+    expect(await gc.result(d.operationId)).toMatchObject({ status: 'failed', quotas: [{ status: 'released' }] });
+    expect(await usage(d)).toBe(0);
+
+    const r = input();
+    const rejected = runGovernedCall(gc, r, async () => ({ content: [] }), {
+      progressEveryMs: 200,
+      onProgress: () =>
+        void gc
+          .decide(r.operationId, {
+            approver: 'cto@company.com',
+            decision: 'reject',
+            reason: 'not today',
+            channel: 'cli',
+          })
+          .catch(() => undefined),
+    });
+    await expect(rejected).resolves.toMatchObject({
+      kind: 'denied',
+      message: expect.stringContaining('rejected by cto@company.com: not today'),
+    });
+
+    // Caller gone mid-wait (AbortSignal) is covered by gc.cancel / reportOutcome('cancelled') above; the
+    // runGovernedCall abort path hung in this test and is listed as open work.
+  }, 60_000);
 });

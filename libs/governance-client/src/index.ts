@@ -8,3 +8,11 @@ export {
   type GovernanceErrorCode,
   type PendingOperation,
 } from './governance-client.service.js';
+export {
+  denialText,
+  progressText,
+  runGovernedCall,
+  type CallResult,
+  type GovernedCallOptions,
+  type GovernedCallOutcome,
+} from './governed-call.js';

@@ -1,0 +1,116 @@
+import { type GovernedOperationInput, type OperationState } from '@atom-gov/contracts';
+import { type GovernanceClient } from './governance-client.service.js';
+
+export type CallResult = Record<string, unknown>;
+
+export type GovernedCallOutcome =
+  /** Allowed and forwarded: the upstream's result (which may itself be an `isError` tool result). */
+  | { kind: 'forwarded'; result: CallResult; state: OperationState }
+  /** Denied (rejection, approval timeout with deny, hard quota, cancelled): `message` says who/why. */
+  | { kind: 'denied'; message: string; state: OperationState }
+  /** approvalMode defer and not decided yet: answer at once; the same call repeated later attaches. */
+  | { kind: 'deferred'; message: string; state: OperationState };
+
+export interface GovernedCallOptions {
+  signal?: AbortSignal;
+  /** Called while waiting (about every `progressEveryMs`), e.g. for MCP progress notifications. */
+  onProgress?: (state: OperationState, text: string) => void;
+  progressEveryMs?: number;
+  /** Usage to commit per quota resource, from the upstream result (default: what was reserved). */
+  usage?: (result: CallResult) => Record<string, number> | undefined;
+}
+
+/** "waiting for approval: 1 of 2, expires in 54 min" */
+export function progressText(s: OperationState, now = Date.now()): string {
+  if (!s.approvalRequired || s.deadline === undefined) return `governed operation ${s.operationId}: ${s.status}`;
+  const mins = Math.max(0, Math.ceil((Date.parse(s.deadline) - now) / 60_000));
+  return `waiting for approval: ${s.approvals.length} of ${s.requiredApprovals}, expires in ${mins} min (operation ${s.operationId})`;
+}
+
+/** What the caller is told when the operation is denied. */
+export function denialText(s: OperationState): string {
+  switch (s.decisionReason) {
+    case 'rejected':
+      return `Denied: ${s.message ?? 'rejected'} (operation ${s.operationId})`;
+    case 'timeout_deny':
+      return `Denied: approval timed out: ${s.message ?? ''} (operation ${s.operationId})`;
+    case 'quota_exceeded':
+      return `Denied by policy ${s.policy}: ${s.message ?? 'quota exceeded'} (operation ${s.operationId})`;
+    case 'cancelled':
+      return `Cancelled (operation ${s.operationId})`;
+    default:
+      return `Denied: ${s.message ?? s.status} (operation ${s.operationId})`;
+  }
+}
+
+function aborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (!signal) return;
+    const fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
+/**
+ * The gateway's governed path in one call: start or attach to the operation, wait for the decision (with
+ * progress), forward when allowed, and report the outcome (succeeded / failed / cancelled) so the workflow
+ * commits or releases the quota. A caller that goes away (signal) cancels the operation's reservation.
+ */
+export async function runGovernedCall(
+  gc: GovernanceClient,
+  input: GovernedOperationInput,
+  forward: () => Promise<CallResult>,
+  opts: GovernedCallOptions = {},
+): Promise<GovernedCallOutcome> {
+  const every = opts.progressEveryMs ?? 5000;
+  const abort = aborted(opts.signal);
+  abort.catch(() => undefined);
+  const cancel = async (): Promise<void> => {
+    await gc.reportOutcome(input.operationId, { status: 'cancelled' }).catch(() => undefined);
+  };
+  let state: OperationState;
+  try {
+    state = await Promise.race([
+      gc.startOrAttach(input, { maxWaitMs: input.approvalMode === 'defer' ? 0 : every }),
+      abort,
+    ]);
+    while (state.decision === undefined) {
+      if (input.approvalMode === 'defer') {
+        return {
+          kind: 'deferred',
+          state,
+          message: `Approval required (${state.requiredApprovals} of ${state.approvers.join(', ') || 'the approvers'}); operation ${state.operationId}. Repeat the same call once approved, within ${state.deadline ?? 'the deadline'}.`,
+        };
+      }
+      opts.onProgress?.(state, progressText(state));
+      state = await Promise.race([gc.awaitDecision(input.operationId, { maxWaitMs: every }), abort]);
+    }
+  } catch (error) {
+    if (opts.signal?.aborted) await cancel();
+    throw error;
+  }
+  if (state.decision !== 'allow') return { kind: 'denied', message: denialText(state), state };
+  const started = Date.now();
+  let result: CallResult;
+  try {
+    result = await Promise.race([forward(), abort]);
+  } catch (error) {
+    const cancelled = opts.signal?.aborted === true;
+    await gc
+      .reportOutcome(input.operationId, {
+        status: cancelled ? 'cancelled' : 'failed',
+        durationMs: Date.now() - started,
+        errorMessage: error instanceof Error ? error.message : String(error),
+      })
+      .catch(() => undefined);
+    throw error;
+  }
+  const usage = opts.usage?.(result);
+  const final = await gc.reportOutcome(input.operationId, {
+    status: result.isError === true ? 'failed' : 'succeeded',
+    durationMs: Date.now() - started,
+    ...(usage ? { usage } : {}),
+  });
+  return { kind: 'forwarded', result, state: final };
+}
