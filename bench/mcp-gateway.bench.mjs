@@ -39,8 +39,13 @@ const freePort = () =>
     });
   });
 
+// mcp-proxy's one shared upstream Client issues every fetch with the same long-lived AbortSignal; undici leaves an
+// abort listener on it per request until GC, and Node warns once per listener past 1,500. The warnings (hundreds
+// of lines) are silenced so the results stay readable; the cost they describe is part of mcp-proxy's figures.
+const QUIET = '--disable-warning=MaxListenersExceededWarning';
+
 function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, {
+  const child = spawn(cmd, [QUIET, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
