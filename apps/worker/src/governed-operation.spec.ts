@@ -466,7 +466,16 @@ describe('governed operation workflow (real dev server)', () => {
       message: expect.stringContaining('rejected by cto@company.com: not today'),
     });
 
-    // Caller gone mid-wait (AbortSignal) is covered by gc.cancel / reportOutcome('cancelled') above; the
-    // runGovernedCall abort path hung in this test and is listed as open work.
+    // The caller goes away while waiting: the operation is cancelled and its reservation released.
+    const a = input();
+    const controller = new AbortController();
+    const gone = runGovernedCall(gc, a, async () => ({ content: [] }), {
+      signal: controller.signal,
+      progressEveryMs: 200,
+      onProgress: () => controller.abort(),
+    });
+    await expect(gone).rejects.toThrow();
+    expect(await gc.result(a.operationId)).toMatchObject({ status: 'cancelled', quotas: [{ status: 'released' }] });
+    expect(await usage(a)).toBe(0);
   }, 60_000);
 });
