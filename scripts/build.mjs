@@ -8,13 +8,18 @@ const dirs = [];
 for (const pattern of root.workspaces) {
   if (pattern.endsWith('/*')) {
     const base = pattern.slice(0, -2);
-    for (const d of execFileSync('ls', [base], { encoding: 'utf8' }).split('\n').filter(Boolean)) dirs.push(`${base}/${d}`);
+    for (const d of execFileSync('ls', [base], { encoding: 'utf8' }).split('\n').filter(Boolean))
+      dirs.push(`${base}/${d}`);
   } else dirs.push(pattern);
 }
 for (const dir of dirs) {
   if (!existsSync(`${dir}/src`)) continue;
-  execFileSync('npx', ['swc', 'src', '-d', 'dist', '--strip-leading-paths', '--config-file', `${process.cwd()}/.swcrc`, '-q'], {
-    cwd: dir,
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'npx',
+    ['swc', 'src', '-d', 'dist', '--strip-leading-paths', '--config-file', `${process.cwd()}/.swcrc`, '-q'],
+    {
+      cwd: dir,
+      stdio: 'inherit',
+    },
+  );
 }
