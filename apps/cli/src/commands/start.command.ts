@@ -42,13 +42,19 @@ let stopping = false;
 export async function startAll(flags: StartFlags): Promise<Started> {
   const config = await loadRuntimeConfig(flags);
   await installTemporalRuntime();
-  const [{ ensureTemporalCli, startDevServer }, { openAuditStore }, { startWorker }, { startGateway }] =
-    await Promise.all([
-      import('@atom-gov/devserver'),
-      import('@atom-gov/audit'),
-      import('@atom-gov/worker'),
-      import('@atom-gov/gateway'),
-    ]);
+  const [
+    { ensureTemporalCli, startDevServer },
+    { openAuditStore },
+    { startWorker },
+    { startGateway },
+    { createNotifiers },
+  ] = await Promise.all([
+    import('@atom-gov/devserver'),
+    import('@atom-gov/audit'),
+    import('@atom-gov/worker'),
+    import('@atom-gov/gateway'),
+    import('@atom-gov/notify'),
+  ]);
   const started: Stoppable[] = [];
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -89,7 +95,13 @@ export async function startAll(flags: StartFlags): Promise<Started> {
   );
   started.push({ name: 'audit store', stop: () => audit.close() });
   const worker = await step('worker', () =>
-    startWorker({ config, temporalAddress: address, bundleCacheDir: join(config.dataDir, 'cache') }),
+    startWorker({
+      config,
+      temporalAddress: address,
+      bundleCacheDir: join(config.dataDir, 'cache'),
+      // Approval requests by email (SMTP, or .eml files in <data dir>/outbox with the link logged) and Slack.
+      notifiers: createNotifiers(config, { log }).notifiers,
+    }),
   );
   started.push({ name: 'worker', stop: () => worker.shutdown() });
   const gateway = await step('gateway', () => startGateway({ config, temporalAddress: address, audit }));

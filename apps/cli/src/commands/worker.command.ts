@@ -21,6 +21,7 @@ export function register(program: Command): void {
         config,
         temporalAddress,
         bundleCacheDir: join(config.dataDir, 'cache'),
+        notifiers: (await import('@atom-gov/notify')).createNotifiers(config, { log }).notifiers,
       }).catch((error: Error) => {
         throw new CliError(`could not start the worker: ${error.message}`);
       });
