@@ -47,13 +47,9 @@ function deadline(what: string, ms = 15_000): () => void {
 }
 
 beforeAll(async () => {
-  gw = await startGoverned(
-    `  servers:\n${server('everything', 'everything')}  policy_files: [reload.yaml]\n`,
-    {
-      'reload.yaml': variant(0),
-    },
-    240_000,
-  );
+  gw = await startGoverned(`  servers:\n${server('everything', 'everything')}  policy_files: [reload.yaml]\n`, {
+    'reload.yaml': variant(0),
+  });
 });
 
 afterAll(async () => {

@@ -248,3 +248,12 @@ ${server('s_none', 'everything', '      policies:\n        - audit_level: none\n
     expect(full.resultSummary).toBe('{"content":[{"type":"text","text":"Echo: payload"}]}');
   });
 });
+
+describe('PII self-test at start', () => {
+  it('refuses to start when an enabled recognizer cannot prove itself, naming it', async () => {
+    const start = startGoverned(`  servers:\n${server('everything', 'everything')}  policy_files: [p.yaml]\n`, {
+      'p.yaml': seed('08-pii-protection.yaml').replace('        - phone', '        - phone\n        - passport_no'),
+    });
+    await expect(start).rejects.toThrow(/PII self-test failed, refusing to start: passport_no: unknown PII kind/);
+  });
+});

@@ -14,6 +14,7 @@ import {
   type McpResult,
   type OperationAnnotations,
 } from '@atom-gov/mcp';
+import { createPinningService, type PinningService } from '@atom-gov/pinning';
 import { createPiiScanner, type PiiScanner, type PiiSummary } from '@atom-gov/pii';
 import { denialMessage, isLocalCaller, type Decision as PolicyDecision } from '@atom-gov/policy';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
@@ -55,12 +56,24 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   private readonly scanners = new Map<string, PiiScanner>();
   private auditScanner: PiiScanner | undefined;
   private readonly calls = new WeakMap<InterceptContext, CallState>();
+  /** Tool pinning (rug-pull defence): listings drop changed/new definitions, their calls are refused. */
+  private readonly pins: PinningService;
 
   constructor(
     @Inject(PolicyHolder) private readonly holder: PolicyHolder,
     @Inject(GOVERNANCE_OPTIONS) private readonly options: GovernanceOptions,
     @Optional() @Inject(GOVERNED_RUNNER) private readonly governed?: GovernedRunner,
-  ) {}
+  ) {
+    const { pinning } = options.config;
+    this.pins = createPinningService({
+      lockPath: pinning.lockFile,
+      mode: pinning.mode,
+      // Alerting only: a throw here would fail the listing, and the item is already hidden (fail closed).
+      onBlocked: (e) => {
+        if (e.recorded) this.logger.warn(`tool pinning: ${e.message}`);
+      },
+    });
+  }
 
   /** One RateLimitService for the process: Redis (shared by every gateway process) when redis.url is set. */
   async onModuleInit(): Promise<void> {
@@ -80,6 +93,18 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   }
 
   filterList<T extends { name?: string; uri?: string; uriTemplate?: string }>(
+    ctx: InterceptContext,
+    kind: ListKind,
+    items: T[],
+  ): T[] | Promise<T[]> {
+    if (this.pins.mode === 'off') return this.visibleItems(ctx, kind, items);
+    // Pins see the whole upstream list (a role that sees more must not find "new" tools), then visibility filters.
+    return this.pins
+      .filterList(ctx.server, kind, items, { cursor: ctx.args?.cursor })
+      .then((r) => this.visibleItems(ctx, kind, r.items.length === items.length ? items : r.items));
+  }
+
+  private visibleItems<T extends { name?: string; uri?: string; uriTemplate?: string }>(
     ctx: InterceptContext,
     kind: ListKind,
     items: T[],
@@ -132,6 +157,15 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     if (d.effect === 'deny') {
       metrics.decisions.deny++;
       return this.denial(ctx, request, d);
+    }
+    if (d.obligations.pinCheck && ctx.name !== undefined) {
+      const kind =
+        request.method === 'tools/call' ? 'tools' : request.method === 'prompts/get' ? 'prompts' : 'resources';
+      const pin = this.pins.checkCall(ctx.server, kind, ctx.name);
+      if (!pin.ok) {
+        metrics.decisions.deny++;
+        return { kind: 'deny', message: pin.message, policy: 'tool-pinning', rules: ['tool-pinning'] };
+      }
     }
     const limits = d.obligations.rateLimits;
     if (limits.length > 0) return this.checkLimits(ctx, request, state, d);
