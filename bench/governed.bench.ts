@@ -30,7 +30,9 @@ const fmt = (xs: number[]): string =>
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const dirArg = process.argv.indexOf('--dir');
-const dir = mkdtempSync(join(dirArg > 0 ? (process.argv[dirArg + 1] ?? tmpdir()) : tmpdir(), 'atom-gov-bench-governed-'));
+const dir = mkdtempSync(
+  join(dirArg > 0 ? (process.argv[dirArg + 1] ?? tmpdir()) : tmpdir(), 'atom-gov-bench-governed-'),
+);
 const temporalCli = await ensureTemporalCli({ env: process.env });
 const server = await startDevServer({ temporalCli, headless: true, searchAttributes: SEARCH_ATTRIBUTES });
 const taskQueue = 'bench-governed';
