@@ -90,7 +90,7 @@ describe('seed: Approval Workflow (production_deployment on *-prod-*)', () => {
     expect(text(prod)).toBe(
       'Denied by policy production_deployment: requires approval: the approval service is not available',
     );
-    expect(await lastEvent(gw, 'alice')).toMatchObject({ policy: 'production_deployment', outcome: 'denied' });
+    expect(await lastEvent(gw, 'alice')).toMatchObject({ policy: 'production_deployment', decision: 'governed' });
   });
 });
 

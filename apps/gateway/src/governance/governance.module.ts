@@ -3,8 +3,9 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { MCP_INTERCEPTOR } from '../mcp/mcp.service.js';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
-import { GovernanceInterceptor } from './governance.interceptor.js';
+import { GOVERNED_RUNNER, GovernanceInterceptor } from './governance.interceptor.js';
 import { PolicyHolder } from './policy-holder.service.js';
+import { TemporalGovernedRunner } from './temporal-governed.runner.js';
 
 @Global()
 @Module({})
@@ -15,6 +16,7 @@ export class GovernanceModule {
       providers: [
         { provide: GOVERNANCE_OPTIONS, useValue: options },
         PolicyHolder,
+        { provide: GOVERNED_RUNNER, useClass: TemporalGovernedRunner },
         GovernanceInterceptor,
         { provide: MCP_INTERCEPTOR, useExisting: GovernanceInterceptor },
       ],
