@@ -41,6 +41,17 @@ const MIGRATION_LOCK_KEY = 0x41544f4d;
 
 /** Opens (and migrates) the audit database: SQLite in WAL mode by default, PostgreSQL when `databaseUrl` is set. */
 export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStore> {
+  const { dataSource, driver, where } = await openDatabase(opts);
+  return new TypeOrmAuditStore(dataSource, driver, where);
+}
+
+/**
+ * Opens and migrates the shared database (audit events, quotas, link uses live in one schema). Every store opens
+ * through here, so a database that cannot be reached or migrated fails the same way: AuditStoreUnavailableError.
+ */
+export async function openDatabase(
+  opts: DataSourceOptions,
+): Promise<{ dataSource: DataSource; driver: AuditDriver; where: string }> {
   const driver = driverOf(opts);
   const where =
     driver === 'postgres' ? `PostgreSQL at ${redactUrl(opts.databaseUrl ?? '')}` : `SQLite at ${opts.sqlitePath}`;
@@ -53,7 +64,7 @@ export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStor
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     throw new AuditStoreUnavailableError(`cannot open ${where}: ${describeCause(cause)}`, { cause });
   }
-  return new TypeOrmAuditStore(dataSource, driver, where);
+  return { dataSource, driver, where };
 }
 
 export async function runMigrations(dataSource: DataSource, driver: AuditDriver): Promise<void> {

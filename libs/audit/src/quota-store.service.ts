@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { type DataSource, type EntityManager } from 'typeorm';
 import { AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
-import { runMigrations } from './audit-store.service.js';
-import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
+import { openDatabase } from './audit-store.service.js';
+import { type DataSourceOptions } from './data-source.js';
 import { QUOTA_COUNTERS_TABLE, QUOTA_RESERVATIONS_TABLE, type QuotaReservationRow } from './quota.entity.js';
 
 export interface QuotaReserveRequest {
@@ -49,18 +47,7 @@ export interface QuotaStore {
 
 /** Opens (and migrates) the shared database for quota counters: SQLite by default, PostgreSQL with `databaseUrl`. */
 export async function openQuotaStore(opts: DataSourceOptions): Promise<QuotaStore> {
-  const driver = driverOf(opts);
-  const where =
-    driver === 'postgres' ? `PostgreSQL at ${redactUrl(opts.databaseUrl ?? '')}` : `SQLite at ${opts.sqlitePath}`;
-  const dataSource = createDataSource(opts);
-  try {
-    if (driver === 'better-sqlite3') mkdirSync(dirname(opts.sqlitePath), { recursive: true });
-    await dataSource.initialize();
-    await runMigrations(dataSource, driver);
-  } catch (cause) {
-    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
-    throw new AuditStoreUnavailableError(`cannot open ${where}: ${describeCause(cause)}`, { cause });
-  }
+  const { dataSource, driver, where } = await openDatabase(opts);
   return new SqlQuotaStore(dataSource, driver === 'postgres', where);
 }
 
