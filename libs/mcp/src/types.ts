@@ -1,30 +1,11 @@
-// Shapes libs/mcp consumes. `UpstreamServerConfig` is structurally the brief's `ServerConfig` from
-// @atom-gov/config, so a loaded config's servers can be passed in as they are.
+// Shapes libs/mcp consumes. Upstream settings are the config's own `ServerConfig` (one definition), with the
+// fields libs/mcp does not need to start a server left optional so tests and tools can pass small literals.
+import type { LaunchConfig, ServerConfig } from '@atom-gov/config';
 
-export interface LaunchConfig {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  port: number | 'auto';
-}
+export type { LaunchConfig };
 
-export interface UpstreamServerConfig {
-  name: string;
-  transport: 'stdio' | 'streamable_http' | 'sse';
-  command?: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  url?: string;
-  headers: Record<string, string>;
-  launch?: LaunchConfig;
-  share: boolean;
-  /** Serve this server to loopback callers only (the seed's `local_only`). */
-  localOnly?: boolean;
-  /** Directories to create before the server starts (e.g. a filesystem sandbox). */
-  createDirs?: string[];
-}
+export type UpstreamServerConfig = Pick<ServerConfig, 'name' | 'transport' | 'args' | 'env' | 'headers' | 'share'> &
+  Partial<Pick<ServerConfig, 'command' | 'cwd' | 'url' | 'launch' | 'localOnly' | 'createDirs'>>;
 
 /** Who is calling: resolved by the gateway from an API key, or the configured anonymous identity. */
 export interface CallerIdentity {
