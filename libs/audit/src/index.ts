@@ -7,6 +7,13 @@ export {
   type AuditOutcome,
   type AuditQuery,
 } from './audit-event.js';
+export {
+  type AuditFieldCipher,
+  type AuditRedactor,
+  ERASED_PLACEHOLDER,
+  isSealed,
+  SEALED_PREFIX,
+} from './audit-hooks.js';
 export { type AuditDriver, type AuditEventRow, auditEventSchema } from './audit-event.entity.js';
 export { AuditEventInvalidError, AuditStoreUnavailableError } from './audit-store.errors.js';
 export { type AuditStore, type AuditStoreOptions, openAuditStore } from './audit-store.service.js';
