@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { watchParent } from '@atom-gov/devserver';
 
 const run = promisify(execFile);
 
@@ -100,7 +101,14 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
     process.off('exit', stopOnExit);
     process.kill(process.pid, signal);
   };
+  // A SIGKILLed test process runs neither: a detached watcher stops the server once this process is gone.
+  const pgCtlStop = command('pg_ctl', ['stop', '-D', data, '-m', 'immediate'])
+    .flat()
+    .map((word) => `'${word}'`)
+    .join(' ');
+  const watchdog = watchParent(`${pgCtlStop} >/dev/null 2>&1; rm -rf '${dir}'`);
   const stop = async (): Promise<void> => {
+    watchdog.disarm();
     process.off('exit', stopOnExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { watchParent } from '@atom-gov/devserver';
 
 export interface RedisServer {
   readonly url: string;
@@ -94,11 +95,14 @@ export async function spawnRedisServer(opts: { port?: number } = {}): Promise<Re
   child.stdout.resume();
   child.stderr.resume();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A SIGKILLed test process runs no cleanup: a detached watcher stops the server once this process is gone.
+  const watchdog = watchParent(`kill -KILL ${child.pid ?? 0} 2>/dev/null; rm -rf '${dir}'`);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     pid: child.pid ?? -1,
     async stop() {
+      watchdog.disarm();
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

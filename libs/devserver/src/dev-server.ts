@@ -11,6 +11,7 @@ import {
   type SearchAttributeDefinition,
 } from '@atom-gov/contracts';
 import { freePort } from './free-port.js';
+import { watchParent } from './orphan-watchdog.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 
 export interface DevServerOptions {
@@ -114,12 +115,15 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   // If this process dies without calling stop() (uncaught error, process.exit), take the server with us.
   const killOnExit = () => killGroup(pid, 'SIGKILL');
   process.once('exit', killOnExit);
+  // ...and if it is SIGKILLed (no 'exit' runs), a detached watcher does it.
+  const watchdog = watchParent(`kill -KILL -${pid} 2>/dev/null`);
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       await terminate(child, pid, exited, opts.stopGraceMs ?? 5_000);
       process.removeListener('exit', killOnExit);
+      watchdog.disarm();
     })();
     return stopping;
   };

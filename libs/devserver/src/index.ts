@@ -2,3 +2,4 @@ export { DevServerError, startDevServer, type DevServer, type DevServerOptions }
 export { freePort } from './free-port.js';
 export { ensureSearchAttributes, searchAttributeCommand } from './search-attributes.js';
 export { ensureTemporalCli, ensureTemporalScript, type EnsureTemporalCliOptions } from './temporal-cli.js';
+export { type OrphanWatchdog, watchParent } from './orphan-watchdog.js';
