@@ -55,7 +55,7 @@ describe('the seed configuration block', () => {
 
     expect(config.policies).toEqual({
       rateLimit: { type: 'counter', window: 'sliding', enforcement: 'hard' },
-      requireApproval: { type: 'workflow', minApprovals: 2, timeoutMs: HOUR, fallback: 'deny' },
+      requireApproval: { type: 'workflow', minApprovals: 2, timeoutMs: HOUR, fallback: 'deny', approvalMode: 'wait' },
       resourceLimit: { type: 'resource_quota', enforcement: 'hard', alertThreshold: 0.8 },
       piiDetection: { patterns: ['ssn', 'credit_card', 'email', 'phone'], redact: true },
     });
@@ -133,6 +133,7 @@ describe('the seed configuration block', () => {
       minApprovals: 1,
       timeoutMs: HOUR,
       onTimeout: 'deny',
+      approvalMode: 'wait',
     });
     expect(writes.audit.logLevel).toBe('full');
     expect(writes.source).toMatchObject({ line: 4, column: 5, path: 'mcp_policy.cloudflare_mcp.production_writes' });
@@ -206,6 +207,7 @@ describe('the seed configuration block', () => {
       minApprovals: 2,
       timeoutMs: HOUR,
       onTimeout: 'deny',
+      approvalMode: 'wait',
     });
     expect(deploy.audit.logLevel).toBe('full');
     expect(deploy.audit.notifications).toEqual([{ kind: 'slack', channel: 'ops-channel', uri: 'slack://ops-channel' }]);

@@ -74,6 +74,7 @@ export function normalizeDefinitions(
       minApprovals: raw?.require_approval?.approvers ?? 1,
       timeoutMs: t?.ok ? t.value : 60 * 60 * 1000,
       fallback: raw?.require_approval?.fallback ?? 'deny',
+      approvalMode: raw?.require_approval?.approval_mode ?? 'wait',
     },
     resourceLimit: {
       type: raw?.resource_limit?.type ?? 'resource_quota',
@@ -186,6 +187,10 @@ function approvalAction(
     min_approvals?: number | undefined;
     timeout?: string | number | undefined;
     on_timeout?: 'deny' | 'allow' | undefined;
+    approval_mode?: 'wait' | 'defer' | undefined;
+    escalate_after?: string | number | undefined;
+    escalate_to?: string[] | undefined;
+    reminders?: string | number | undefined;
   },
   path: PathSegment[],
   minPath: PathSegment[],
@@ -213,6 +218,32 @@ function approvalAction(
     minApprovals,
     timeoutMs: s.duration(raw.timeout, [...path, 'timeout'], d.timeoutMs),
     onTimeout: raw.on_timeout ?? d.fallback,
+    approvalMode: raw.approval_mode ?? d.approvalMode,
+    ...escalationOf(s, raw, path),
+    ...(raw.reminders !== undefined ? { reminderEveryMs: s.duration(raw.reminders, [...path, 'reminders'], 0) } : {}),
+  };
+}
+
+function escalationOf(
+  s: DocScope,
+  raw: { escalate_after?: string | number | undefined; escalate_to?: string[] | undefined },
+  path: PathSegment[],
+): Pick<RequireApprovalAction, 'escalation'> {
+  if (raw.escalate_to === undefined && raw.escalate_after === undefined) return {};
+  if (raw.escalate_to === undefined || raw.escalate_after === undefined) {
+    const missing = raw.escalate_to === undefined ? 'escalate_to' : 'escalate_after';
+    s.error(
+      [...path, raw.escalate_to === undefined ? 'escalate_after' : 'escalate_to'],
+      `escalation needs both escalate_after and escalate_to (${missing} is missing)`,
+      'add escalate_after: 30m and escalate_to: [cto@company.com]',
+    );
+    return {};
+  }
+  return {
+    escalation: {
+      afterMs: s.duration(raw.escalate_after, [...path, 'escalate_after'], 0),
+      approvers: [...raw.escalate_to],
+    },
   };
 }
 
@@ -633,6 +664,7 @@ export function rulesFromServers(ctx: PolicyContext): PolicyRule[] {
               minApprovals: d.requireApproval.minApprovals,
               timeoutMs: d.requireApproval.timeoutMs,
               onTimeout: d.requireApproval.fallback,
+              approvalMode: d.requireApproval.approvalMode,
             },
           ],
           enforcement: 'hard',

@@ -52,6 +52,13 @@ export const approvalSchema = z.strictObject({
   min_approvals: z.number().int().min(1).optional(),
   timeout: duration.optional(),
   on_timeout: z.enum(['deny', 'allow']).optional(),
+  approval_mode: z
+    .enum(['wait', 'defer'])
+    .optional()
+    .meta({ description: 'wait: the call waits for the decision; defer: it answers at once with the operation id' }),
+  escalate_after: duration.optional().meta({ description: 'Ask escalate_to as well when undecided after this long' }),
+  escalate_to: z.array(z.string()).min(1).optional(),
+  reminders: duration.optional().meta({ description: 'Remind approvers who have not voted every this long' }),
 });
 
 const rateKey = z.enum(['tenant', 'user', 'server', 'tool']);
@@ -272,6 +279,7 @@ export const definitionsSchema = z.strictObject({
       approvers: z.number().int().min(1).optional().meta({ description: 'How many approvals are needed by default' }),
       timeout: duration.optional(),
       fallback: z.enum(['deny', 'allow']).optional(),
+      approval_mode: z.enum(['wait', 'defer']).optional(),
     })
     .optional(),
   resource_limit: z

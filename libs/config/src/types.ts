@@ -71,6 +71,10 @@ export interface RequireApprovalAction {
   minApprovals: number;
   timeoutMs: number;
   onTimeout: 'deny' | 'allow';
+  /** wait (default): the call waits for the decision; defer: it answers at once and is repeated once approved. */
+  approvalMode: 'wait' | 'defer';
+  escalation?: { afterMs: number; approvers: string[] };
+  reminderEveryMs?: number;
 }
 
 export interface RateLimitAction {
@@ -188,7 +192,13 @@ export type ServerPolicy =
 /** The `policies:` definitions block: defaults the rules inherit. */
 export interface PolicyDefinitions {
   rateLimit: { type: string; window: 'sliding' | 'fixed'; enforcement: Enforcement };
-  requireApproval: { type: string; minApprovals: number; timeoutMs: number; fallback: 'deny' | 'allow' };
+  requireApproval: {
+    type: string;
+    minApprovals: number;
+    timeoutMs: number;
+    fallback: 'deny' | 'allow';
+    approvalMode: 'wait' | 'defer';
+  };
   resourceLimit: { type: string; enforcement: Enforcement; alertThreshold: number };
   piiDetection: { patterns: string[]; redact: boolean };
 }

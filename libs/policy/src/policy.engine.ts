@@ -220,6 +220,11 @@ function compileRule(rule: PolicyRule, config: AtomGovConfig): CompiledRule {
           minApprovals: a.minApprovals,
           timeoutMs: a.timeoutMs,
           onTimeout: a.onTimeout,
+          approvalMode: a.approvalMode,
+          ...(a.escalation
+            ? { escalation: { afterMs: a.escalation.afterMs, approvers: [...a.escalation.approvers] } }
+            : {}),
+          ...(a.reminderEveryMs !== undefined ? { reminderEveryMs: a.reminderEveryMs } : {}),
         };
         acts.push(
           `approval by ${a.minApprovals} of ${a.approvers.length ? a.approvers.join(', ') : 'the approver role'} within ${Math.round(a.timeoutMs / 60000)} min, on timeout ${a.onTimeout}`,

@@ -80,6 +80,9 @@ export interface ApprovalRequirement {
   minApprovals: number;
   timeoutMs: number;
   onTimeout: 'deny' | 'allow';
+  approvalMode?: 'wait' | 'defer';
+  escalation?: { afterMs: number; approvers: string[] };
+  reminderEveryMs?: number;
 }
 
 export interface QuotaRequirement {

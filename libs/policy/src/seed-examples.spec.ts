@@ -53,6 +53,7 @@ describe('seed policy examples', () => {
       minApprovals: 2,
       timeoutMs: HOUR,
       onTimeout: 'deny',
+      approvalMode: 'wait',
     });
     expect(prod.obligations.auditLevel).toBe('full');
     expect(prod.obligations.alerts.targets).toEqual([
@@ -192,6 +193,7 @@ describe('seed policy examples', () => {
       minApprovals: 2,
       timeoutMs: HOUR,
       onTimeout: 'deny',
+      approvalMode: 'wait',
     });
     expect(cf.obligations.rateLimits.map((r) => r.spec)).toEqual([
       {
