@@ -13,12 +13,15 @@ import { AUDIT_EVENT_ENTITY, AUDIT_EVENTS_TABLE, type AuditDriver, type AuditEve
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import { type AuditEventStream, type AuditStreamOptions, streamAuditEvents } from './audit-stream.js';
 
 export interface AuditStore {
   /** Resolves once the event is durable; concurrent appends share one transaction (group commit). */
   append(event: AuditEventInput): Promise<void>;
   /** Matching events, newest first. */
   query(filter: AuditQuery): Promise<AuditEvent[]>;
+  /** Matching events, oldest first, read page by page (keyset on time, id): constant memory. */
+  stream(filter: AuditQuery, opts?: AuditStreamOptions): AuditEventStream;
   /** Rejects with AuditStoreUnavailableError when the database does not answer. */
   ping(): Promise<void>;
   /** Writes what is pending, then releases the database. Idempotent. */
@@ -139,6 +142,14 @@ class TypeOrmAuditStore implements AuditStore {
     } catch (cause) {
       throw new AuditStoreUnavailableError(`reading from ${this.where} failed: ${describeCause(cause)}`, { cause });
     }
+  }
+
+  stream(filter: AuditQuery, opts?: AuditStreamOptions): AuditEventStream {
+    return streamAuditEvents(
+      { repository: this.repository, where: this.where, toEvents: (rows) => rows.map(toEvent) },
+      filter,
+      opts,
+    );
   }
 
   async ping(): Promise<void> {
