@@ -37,6 +37,8 @@ export interface SessionOptions {
   onclose?: () => void;
   /** Close the session when `notifications/initialized` has not arrived within this time. Default 30 s. */
   handshakeTimeoutMs?: number;
+  /** Instructions shown to the caller when the interceptor replaced the upstream's (key present: use it). */
+  instructions?: string;
   /** Per-request (2026-07-28) sessions have no handshake. */
   stateless?: boolean;
 }
@@ -61,7 +63,10 @@ export class DownstreamSession implements HubSession {
     private readonly opts: SessionOptions,
   ) {
     this.interceptor = opts.interceptor ?? allowAllInterceptor;
-    this.server = new Server(hub.serverInfo, { capabilities: hub.capabilities, instructions: hub.instructions });
+    this.server = new Server(hub.serverInfo, {
+      capabilities: hub.capabilities,
+      instructions: 'instructions' in opts ? opts.instructions : hub.instructions,
+    });
     // The upstream answers these too: its ping proves liveness, its setLevel sets its logging.
     this.server.removeRequestHandler('ping');
     this.server.removeRequestHandler('logging/setLevel');
@@ -122,6 +127,9 @@ export class DownstreamSession implements HubSession {
     const method = request.method;
     const params = request.params as Record<string, unknown> | undefined;
     const ctx = this.context(method, params);
+    const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
+    const progress = progressRelay(progressToken, notify);
+    ctx.progress = progress.gateway;
     let decision: Decision | undefined;
     let result: McpResult | undefined;
     let failure: unknown;
@@ -132,14 +140,7 @@ export class DownstreamSession implements HubSession {
         if (method === 'tools/call') result = { content: [{ type: 'text', text: decision.message }], isError: true };
         else throw new ProtocolError(decision.code ?? POLICY_DENIED, decision.message);
       } else {
-        const progressToken = (params?._meta as { progressToken?: string | number } | undefined)?.progressToken;
-        const onprogress =
-          progressToken === undefined
-            ? undefined
-            : (progress: Record<string, unknown>) =>
-                void notify({ method: 'notifications/progress', params: { ...progress, progressToken } }).catch(
-                  () => {},
-                );
+        const onprogress = progressToken === undefined ? undefined : progress.upstream;
         const forward = (p?: Record<string, unknown>) =>
           this.hub.forward(
             this,
@@ -192,15 +193,17 @@ export class DownstreamSession implements HubSession {
     params: Record<string, unknown> | undefined,
   ): OperationRecord {
     const denied = decision?.kind === 'deny';
-    const outcome: OperationRecord['outcome'] = signal.aborted
-      ? 'cancelled'
-      : denied
-        ? 'denied'
-        : failure !== undefined
-          ? /timed? ?out/i.test(String((failure as Error).message))
-            ? 'timeout'
-            : 'error'
-          : 'ok';
+    const outcome: OperationRecord['outcome'] = ctx.annotations?.outcome
+      ? ctx.annotations.outcome
+      : signal.aborted
+        ? 'cancelled'
+        : denied
+          ? 'denied'
+          : failure !== undefined
+            ? /timed? ?out/i.test(String((failure as Error).message))
+              ? 'timeout'
+              : 'error'
+            : 'ok';
     return {
       time: new Date(),
       tenant: ctx.tenant,
@@ -270,4 +273,35 @@ export class DownstreamSession implements HubSession {
     await this.server.close().catch(() => {});
     this.opts.onclose?.();
   }
+}
+
+/**
+ * One request's progress stream towards its caller: the gateway's own messages (approval waits) and the upstream's
+ * progress share the caller's token, so upstream values are shifted past what the gateway already sent (progress
+ * must increase). Without gateway messages the upstream's notifications pass through unchanged.
+ */
+function progressRelay(
+  progressToken: string | number | undefined,
+  notify: (n: Notification) => Promise<void>,
+): {
+  gateway: (message: string, progress?: number, total?: number) => void;
+  upstream: (p: Record<string, unknown>) => void;
+} {
+  let last = 0;
+  let offset: number | undefined;
+  const send = (params: Record<string, unknown>) =>
+    void notify({ method: 'notifications/progress', params: { ...params, progressToken } }).catch(() => {});
+  return {
+    gateway: (message, progress, total) => {
+      if (progressToken === undefined) return;
+      last = progress !== undefined && progress > last ? progress : last + 1;
+      send(total === undefined ? { progress: last, message } : { progress: last, total, message });
+    },
+    upstream: (p) => {
+      offset ??= last;
+      if (offset === 0 || typeof p.progress !== 'number') return send(p);
+      last = p.progress + offset;
+      send({ ...p, progress: last, ...(typeof p.total === 'number' ? { total: p.total + offset } : {}) });
+    },
+  };
 }

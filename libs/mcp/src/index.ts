@@ -5,6 +5,8 @@ export {
   type Decision,
   type Forward,
   type ForwardedRequest,
+  type InitializeDecision,
+  type InitializeInfo,
   type InterceptContext,
   type Interceptor,
   type ListKind,

@@ -21,6 +21,12 @@ export interface InterceptContext {
    * what the governance layer wants in this operation's audit record.
    */
   annotations?: OperationAnnotations;
+  /**
+   * Sends an MCP progress notification to the caller of THIS request, when it asked for progress (a
+   * `_meta.progressToken`, in both eras; a 2026-07-28 response then upgrades to an SSE stream). A no-op otherwise.
+   * Without `progress` the gateway counts up by one; values stay increasing across upstream progress.
+   */
+  progress?: (message: string, progress?: number, total?: number) => void;
 }
 
 /** Governance details the interceptor attaches to an operation's record (copied into `OperationRecord`). */
@@ -33,7 +39,19 @@ export interface OperationAnnotations {
   resultSummary?: string;
   /** Notes for the audit record, e.g. shadow-mode would-be denials and soft rate-limit hits. */
   notes?: string[];
+  /** Overrides the outcome the forwarding layer derived (a governed call the approvers refused is `denied`). */
+  outcome?: 'ok' | 'error' | 'denied' | 'timeout' | 'cancelled';
 }
+
+/** What the upstream said about itself (initialize result / server/discover), shown to the interceptor. */
+export interface InitializeInfo {
+  serverInfo?: unknown;
+  instructions?: string;
+  capabilities?: unknown;
+}
+
+/** Keep (or replace) the instructions the caller sees, or refuse the session / request with a message. */
+export type InitializeDecision = { instructions?: string } | { deny: string };
 
 export interface ForwardedRequest {
   method: string;
@@ -68,6 +86,12 @@ export interface Interceptor {
   ): MaybePromise<T[]>;
   beforeRequest(ctx: InterceptContext, request: ForwardedRequest): MaybePromise<Decision>;
   afterResult(ctx: InterceptContext, request: ForwardedRequest, result: McpResult): MaybePromise<McpResult>;
+  /**
+   * Checks what the upstream announced before a caller sees it: once per 2025 session (initialize), per request
+   * for 2026-07-28 stateless requests (no handshake). `{ deny }` refuses with POLICY_DENIED; `{ instructions }`
+   * replaces the instructions (omit the key to keep the upstream's).
+   */
+  filterInitialize?(ctx: InterceptContext, info: InitializeInfo): MaybePromise<InitializeDecision>;
 }
 
 export const ALLOW: Decision = Object.freeze({ kind: 'allow' }) as Decision;

@@ -16,8 +16,8 @@ import {
   type McpRequestContext,
   type Server,
 } from '@modelcontextprotocol/server';
-import { DownstreamSession } from './downstream-session.js';
-import type { Interceptor, OperationSink } from './interceptor.js';
+import { DownstreamSession, POLICY_DENIED } from './downstream-session.js';
+import type { InitializeDecision, InterceptContext, Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
 import { UpstreamHub } from './upstream-hub.js';
 import { silentLogger, type CallerIdentity, type McpLogger, type UpstreamServerConfig } from './types.js';
@@ -240,11 +240,17 @@ export class McpGateway {
       });
       this.modernHandlers.set(config.name, handler);
     }
+    const hub = await this.pooledHub(config, opts.identity);
+    const checked = await this.checkInitialize(config, hub, opts, randomUUID(), requestMethod(body));
+    if ('deny' in checked) {
+      await this.recordRejected(config.name, opts.identity, requestMethod(body), 403, checked.deny, opts.transport);
+      return writeJsonRpcError(res, requestId(body), POLICY_DENIED, checked.deny);
+    }
     const authInfo = {
       token: '',
       clientId: opts.identity.user,
       scopes: [],
-      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress },
+      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress, hub, checked },
     };
     const response = await handler.fetch(request, { authInfo, parsedBody: body });
     res.writeHead(response.status, Object.fromEntries(response.headers));
@@ -254,9 +260,34 @@ export class McpGateway {
 
   private async modernServer(config: UpstreamServerConfig, ctx: McpRequestContext): Promise<Server> {
     const extra = ctx.authInfo?.extra as
-      { identity: CallerIdentity; transport?: 'http' | 'stdio'; remoteAddress?: string } | undefined;
+      | {
+          identity: CallerIdentity;
+          transport?: 'http' | 'stdio';
+          remoteAddress?: string;
+          hub: UpstreamHub;
+          checked: { instructions?: string };
+        }
+      | undefined;
     if (!extra) throw new Error('no caller identity');
-    const key = `${config.name}\u0000${extra.identity.tenant}`;
+    const session = new DownstreamSession(extra.hub, {
+      id: randomUUID(),
+      identity: extra.identity,
+      server: config.name,
+      transport: extra.transport ?? 'http',
+      remoteAddress: extra.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      stateless: true,
+      ...('instructions' in extra.checked ? { instructions: extra.checked.instructions } : {}),
+    });
+    return session.server;
+  }
+
+  /** 2026-07-28 requests share one upstream per server and tenant (no session to own one). */
+  private async pooledHub(config: UpstreamServerConfig, identity: CallerIdentity): Promise<UpstreamHub> {
+    const key = `${config.name}\u0000${identity.tenant}`;
     let pending = this.pooledHubs.get(key);
     let hub = pending ? await pending.catch(() => undefined) : undefined;
     if (!hub || hub.isClosed) {
@@ -270,19 +301,7 @@ export class McpGateway {
       pending.catch(() => this.pooledHubs.delete(key));
       hub = await pending;
     }
-    const session = new DownstreamSession(hub, {
-      id: randomUUID(),
-      identity: extra.identity,
-      server: config.name,
-      transport: extra.transport ?? 'http',
-      remoteAddress: extra.remoteAddress,
-      interceptor: this.opts.interceptor,
-      onOperation: this.opts.onOperation,
-      logger: this.logger,
-      requestTimeoutMs: this.opts.requestTimeoutMs,
-      stateless: true,
-    });
-    return session.server;
+    return hub;
   }
 
   private async openSession(
@@ -317,6 +336,27 @@ export class McpGateway {
       if (error instanceof HttpError) throw error;
       throw new HttpError(502, -32603, (error as Error).message, init.id);
     }
+    const checked = await this.checkInitialize(config, hub, opts, id, 'initialize');
+    if ('deny' in checked) {
+      if (hub.sessions.size === 0 && !hub.keepOpen && !config.share) await hub.close();
+      await this.opts.onOperation?.({
+        time: new Date(),
+        tenant: opts.identity.tenant,
+        user: opts.identity.user,
+        sessionId: id,
+        server: config.name,
+        method: 'initialize',
+        target: init.clientInfo.name,
+        decision: 'deny',
+        outcome: 'denied',
+        errorMessage: checked.deny,
+        durationMs: performance.now() - started,
+        requestBytes: JSON.stringify(body).length,
+        responseBytes: 0,
+        transport: opts.transport ?? 'http',
+      });
+      return writeJsonRpcError(res, init.id, POLICY_DENIED, checked.deny);
+    }
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessionclosed: () => void this.sessions.get(id)?.session.close(),
@@ -331,6 +371,7 @@ export class McpGateway {
       onOperation: this.opts.onOperation,
       logger: this.logger,
       requestTimeoutMs: this.opts.requestTimeoutMs,
+      ...('instructions' in checked ? { instructions: checked.instructions } : {}),
       onclose: () => {
         this.sessions.delete(id);
         void transport.close().catch(() => {});
@@ -355,6 +396,33 @@ export class McpGateway {
       transport: opts.transport ?? 'http',
     });
     await transport.handleRequest(req, res, body);
+  }
+
+  /** The interceptor's look at what the upstream announced (pinning checks instructions); keeps them by default. */
+  private async checkInitialize(
+    config: UpstreamServerConfig,
+    hub: UpstreamHub,
+    opts: HandleOptions,
+    sessionId: string,
+    method: string,
+  ): Promise<InitializeDecision> {
+    const filter = this.opts.interceptor?.filterInitialize;
+    if (!filter) return {};
+    const ctx: InterceptContext = {
+      tenant: opts.identity.tenant,
+      user: opts.identity.user,
+      roles: opts.identity.roles,
+      sessionId,
+      server: config.name,
+      method,
+      transport: opts.transport ?? 'http',
+      remoteAddress: opts.remoteAddress,
+    };
+    return await filter.call(this.opts.interceptor, ctx, {
+      serverInfo: hub.serverInfo,
+      instructions: hub.instructions,
+      capabilities: hub.capabilities,
+    });
   }
 
   private async hubFor(
@@ -485,6 +553,21 @@ export class McpGateway {
     );
     await Promise.all([...this.launched.values()].map((l) => l.stop()));
   }
+}
+
+function requestMethod(body: unknown): string {
+  const m = (body as { method?: unknown } | null)?.method;
+  return typeof m === 'string' ? m : 'unknown';
+}
+
+function requestId(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function writeJsonRpcError(res: ServerResponse, id: string | number | null, code: number, message: string): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
 }
 
 function isLoopback(address: string | undefined): boolean {
