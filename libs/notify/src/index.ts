@@ -29,3 +29,10 @@ export {
 } from './slack-blocks.js';
 export { createSlackClient, SlackChannelResolver, SlackNotifier } from './slack.notifier.js';
 export { createNotifiers } from './notifiers.js';
+export {
+  type Alert,
+  type AlertKind,
+  AlertNotifier,
+  type AlertNotifierOptions,
+  type AlertStats,
+} from './alert.notifier.js';

@@ -14,7 +14,9 @@ import {
   type McpResult,
   type OperationAnnotations,
 } from '@atom-gov/mcp';
-import { createPinningService, type PinningService } from '@atom-gov/pinning';
+import { AlertNotifier, type AlertKind } from '@atom-gov/notify';
+import type { NotificationTarget } from '@atom-gov/config';
+import { createPinningService, type PinBlockedEvent, type PinningService } from '@atom-gov/pinning';
 import { createPiiScanner, type PiiScanner, type PiiSummary } from '@atom-gov/pii';
 import { denialMessage, isLocalCaller, type Decision as PolicyDecision } from '@atom-gov/policy';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
@@ -58,6 +60,8 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   private readonly calls = new WeakMap<InterceptContext, CallState>();
   /** Tool pinning (rug-pull defence): listings drop changed/new definitions, their calls are refused. */
   private readonly pins: PinningService;
+  /** Alerts to the policies' notification targets: async, deduplicated per window, never failing a call. */
+  readonly alerts: AlertNotifier;
 
   constructor(
     @Inject(PolicyHolder) private readonly holder: PolicyHolder,
@@ -65,12 +69,18 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     @Optional() @Inject(GOVERNED_RUNNER) private readonly governed?: GovernedRunner,
   ) {
     const { pinning } = options.config;
+    this.alerts =
+      options.alerts ??
+      new AlertNotifier({
+        notifications: options.config.notifications,
+        log: (line) => this.logger.warn(line),
+      });
     this.pins = createPinningService({
       lockPath: pinning.lockFile,
       mode: pinning.mode,
       // Alerting only: a throw here would fail the listing, and the item is already hidden (fail closed).
       onBlocked: (e) => {
-        if (e.recorded) this.logger.warn(`tool pinning: ${e.message}`);
+        if (e.recorded) this.pinAlert(e);
       },
     });
   }
@@ -86,6 +96,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
 
   async onModuleDestroy(): Promise<void> {
     await this.limits?.close();
+    await this.alerts.close();
   }
 
   get rateLimitBackend(): 'memory' | 'redis' | undefined {
@@ -153,6 +164,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     for (const w of d.wouldDeny) {
       metrics.wouldDeny++;
       this.note(ctx, `would deny (${w.enforcement}) by policy ${w.rule}: ${w.reason}`);
+      this.alert(ctx, d, 'would_deny', `would deny (${w.enforcement}): ${w.reason}`, w.rule);
     }
     if (d.effect === 'deny') {
       metrics.decisions.deny++;
@@ -182,7 +194,15 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       const o = state.scanner.apply(result);
       if (o.summary.found) {
         metrics.piiFindings += o.summary.total;
-        this.note(ctx, `pii in result: ${describePii(o.summary)} (${o.action})`, d.obligations.pii?.alertOnPii);
+        this.note(ctx, `pii in result: ${describePii(o.summary)} (${o.action})`);
+        if (d.obligations.pii?.alertOnPii)
+          this.alert(
+            ctx,
+            d,
+            'pii',
+            `PII in the result: ${describePii(o.summary)} (${o.action})`,
+            d.obligations.pii.rules[0],
+          );
         if (o.blocked) {
           metrics.piiBlocked++;
           const message = `Denied by policy ${d.obligations.pii?.rules.join(', ')}: the result contains PII (${describePii(o.summary)})`;
@@ -225,13 +245,16 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       if (!r.allowed) {
         metrics.rateLimited++;
         metrics.decisions.deny++;
-        if (o.alertOnLimit) this.logger.warn(`rate limit hit: ${o.rule} ${r.key}: ${r.message}`);
+        if (o.alertOnLimit)
+          this.alert(ctx, d, 'rate_limit', `call denied: ${r.message ?? 'rate limit exceeded'}`, o.rule);
         const message = denialMessage(d, { obligation: o, message: r.message ?? 'rate limit exceeded' });
         return { kind: 'deny', message, policy: o.rule, rules: [o.rule] };
       }
       if (r.limitHit) {
         metrics.wouldDeny++;
-        this.note(ctx, `would deny (${r.enforcement}) by policy ${o.rule}: ${r.message}`, o.alertOnLimit);
+        this.note(ctx, `would deny (${r.enforcement}) by policy ${o.rule}: ${r.message}`);
+        if (o.alertOnLimit)
+          this.alert(ctx, d, 'rate_limit', `limit exceeded (${r.enforcement}, allowed): ${r.message}`, o.rule);
       }
     }
     return this.afterChecks(ctx, request, state, d);
@@ -247,7 +270,9 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       const o = state.scanner.apply(params.arguments);
       if (o.summary.found) {
         metrics.piiFindings += o.summary.total;
-        this.note(ctx, `pii in arguments: ${describePii(o.summary)} (${o.action})`, pii?.alertOnPii);
+        this.note(ctx, `pii in arguments: ${describePii(o.summary)} (${o.action})`);
+        if (pii?.alertOnPii)
+          this.alert(ctx, d, 'pii', `PII in the arguments: ${describePii(o.summary)} (${o.action})`, pii.rules[0]);
         if (o.blocked) {
           metrics.piiBlocked++;
           metrics.decisions.deny++;
@@ -308,10 +333,32 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     return (v) => s.redactJson(v).value;
   }
 
-  private note(ctx: InterceptContext, text: string, alert = false): void {
+  private note(ctx: InterceptContext, text: string): void {
     const a = (ctx.annotations ??= {});
     (a.notes ??= []).push(text);
-    if (alert) this.logger.warn(`alert: ${ctx.server} ${ctx.name ?? ctx.method} (${ctx.tenant}/${ctx.user}): ${text}`);
+  }
+
+  /** Never the user: alerts go to shared channels; the audit record (by operation) says who. */
+  private alert(ctx: InterceptContext, d: PolicyDecision, kind: AlertKind, text: string, rule?: string): void {
+    this.alerts.alert({
+      kind,
+      server: ctx.server,
+      tenant: ctx.tenant,
+      ...(ctx.name !== undefined ? { target: ctx.name } : {}),
+      ...(rule !== undefined ? { rule } : {}),
+      text,
+      targets: d.obligations.alerts.targets,
+    });
+  }
+
+  /** A pin-blocked definition alerts every notification target of the rules that apply to its server. */
+  private pinAlert(e: PinBlockedEvent): void {
+    const targets: NotificationTarget[] = [];
+    for (const r of this.holder.current.engine.rules) {
+      if (r.servers !== null && !r.servers.has(e.server)) continue;
+      for (const n of r.rule.audit.notifications) if (!targets.some((t) => t.uri === n.uri)) targets.push(n);
+    }
+    this.alerts.alert({ kind: 'pin_blocked', server: e.server, target: e.name, text: e.message, targets });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AuditStore } from '@atom-gov/audit';
 import type { AtomGovConfig, RuntimeOptions } from '@atom-gov/config';
+import type { AlertNotifier } from '@atom-gov/notify';
 
 /** Injection token of the governance module's options. */
 export const GOVERNANCE_OPTIONS = Symbol('GOVERNANCE_OPTIONS');
@@ -13,4 +14,6 @@ export interface GovernanceOptions {
   watch?: boolean;
   /** Quiet period after the last file event before a reload (default 150 ms). */
   debounceMs?: number;
+  /** Alert sender (default: one built from config.notifications; tests inject one with a short window). */
+  alerts?: AlertNotifier;
 }
