@@ -51,4 +51,15 @@ export interface AuditQuery {
   until?: Date;
   /** At most this many events (default 1000). */
   limit?: number;
+  /** Only the events of one (governed) operation. */
+  operationId?: string;
+  /** Tool name, resource uri or prompt name (exact). */
+  target?: string;
+  outcome?: AuditOutcome;
+  /** Case-insensitive substring over the fields that are never encrypted (and the others when not sealed). */
+  text?: string;
+  /** Continue after this point (from `encodeAuditCursor(lastEvent)`): keyset pagination on (time, id). */
+  cursor?: string;
+  /** `desc` (default): newest first; `asc`: oldest first (tailing). */
+  order?: 'asc' | 'desc';
 }

@@ -13,6 +13,8 @@ import { AUDIT_EVENT_ENTITY, AUDIT_EVENTS_TABLE, type AuditDriver, type AuditEve
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import { type AuditFieldCipher, type AuditRedactor } from './audit-hooks.js';
+import { applyAuditFilter, checkAuditQuery, openSealedFields } from './audit-query.js';
 import { type AuditEventStream, type AuditStreamOptions, streamAuditEvents } from './audit-stream.js';
 
 export interface AuditStore {
@@ -31,7 +33,12 @@ export interface AuditStore {
   readonly driver: AuditDriver;
 }
 
-export type AuditStoreOptions = DataSourceOptions;
+export interface AuditStoreOptions extends DataSourceOptions {
+  /** Seals argsSummary, resultSummary and errorMessage on append; opens them on reads. */
+  cipher?: AuditFieldCipher;
+  /** Removes PII from those fields before storage (before sealing and hashing). */
+  redactor?: AuditRedactor;
+}
 
 /** Events per transaction; a burst larger than this is written as several consecutive transactions. */
 const MAX_BATCH = 2000;
@@ -45,7 +52,7 @@ const MIGRATION_LOCK_KEY = 0x41544f4d;
 /** Opens (and migrates) the audit database: SQLite in WAL mode by default, PostgreSQL when `databaseUrl` is set. */
 export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStore> {
   const { dataSource, driver, where } = await openDatabase(opts);
-  return new TypeOrmAuditStore(dataSource, driver, where);
+  return new TypeOrmAuditStore(dataSource, driver, where, opts.cipher);
 }
 
 /**
@@ -104,6 +111,7 @@ class TypeOrmAuditStore implements AuditStore {
     private readonly dataSource: DataSource,
     readonly driver: AuditDriver,
     private readonly where: string,
+    private readonly cipher?: AuditFieldCipher,
   ) {
     this.repository = dataSource.getRepository<AuditEventRow>(AUDIT_EVENT_ENTITY);
     this.committer = new GroupCommitter<AuditEventRow>(
@@ -128,25 +136,26 @@ class TypeOrmAuditStore implements AuditStore {
   }
 
   async query(filter: AuditQuery): Promise<AuditEvent[]> {
-    const limit = checkQuery(filter);
-    const qb = this.repository.createQueryBuilder('e');
-    for (const key of ['server', 'tenant', 'user', 'decision'] as const) {
-      const value = filter[key];
-      if (value !== undefined) qb.andWhere(`e.${key} = :${key}`, { [key]: value });
-    }
-    if (filter.since) qb.andWhere('e.time >= :since', { since: filter.since });
-    if (filter.until) qb.andWhere('e.time < :until', { until: filter.until });
-    qb.orderBy('e.time', 'DESC').addOrderBy('e.id', 'DESC').limit(limit);
+    const limit = checkAuditQuery(filter, { limit: DEFAULT_LIMIT, maxLimit: MAX_LIMIT });
+    const order = filter.order === 'asc' ? 'ASC' : 'DESC';
+    const qb = applyAuditFilter(this.repository.createQueryBuilder('e'), filter);
+    qb.orderBy('e.time', order).addOrderBy('e.id', order).limit(limit);
+    let rows: AuditEventRow[];
     try {
-      return (await qb.getMany()).map(toEvent);
+      rows = await qb.getMany();
     } catch (cause) {
       throw new AuditStoreUnavailableError(`reading from ${this.where} failed: ${describeCause(cause)}`, { cause });
     }
+    return openSealedFields(rows.map(toEvent), this.cipher);
   }
 
   stream(filter: AuditQuery, opts?: AuditStreamOptions): AuditEventStream {
     return streamAuditEvents(
-      { repository: this.repository, where: this.where, toEvents: (rows) => rows.map(toEvent) },
+      {
+        repository: this.repository,
+        where: this.where,
+        toEvents: (rows) => openSealedFields(rows.map(toEvent), this.cipher),
+      },
       filter,
       opts,
     );
@@ -271,24 +280,6 @@ function toRow(e: AuditEventInput): AuditEventRow {
 /** PostgreSQL text cannot hold NUL; one such character must not fail everyone's batch. */
 function clean(value: string): string {
   return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-}
-
-function checkQuery(filter: AuditQuery): number {
-  const fail = (message: string): never => {
-    throw new AuditEventInvalidError(`invalid audit query: ${message}`);
-  };
-  if (filter.decision !== undefined && !AUDIT_DECISIONS.includes(filter.decision)) {
-    fail(`decision must be one of ${AUDIT_DECISIONS.join(', ')}`);
-  }
-  for (const key of ['since', 'until'] as const) {
-    const value = filter[key];
-    if (value !== undefined && (!(value instanceof Date) || Number.isNaN(value.getTime())))
-      fail(`${key} must be a valid Date`);
-  }
-  const limit = filter.limit ?? DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
-    fail(`limit must be an integer from 1 to ${MAX_LIMIT}`);
-  return limit;
 }
 
 /** Maps a row back to the API shape: NULL columns become absent fields. */

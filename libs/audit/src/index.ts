@@ -14,6 +14,13 @@ export {
   isSealed,
   SEALED_PREFIX,
 } from './audit-hooks.js';
+export {
+  applyAuditFilter,
+  decodeAuditCursor,
+  encodeAuditCursor,
+  openSealedFields,
+  SEALABLE_FIELDS,
+} from './audit-query.js';
 export { type AuditDriver, type AuditEventRow, auditEventSchema } from './audit-event.entity.js';
 export { AuditEventInvalidError, AuditStoreUnavailableError } from './audit-store.errors.js';
 export { type AuditStore, type AuditStoreOptions, openAuditStore } from './audit-store.service.js';
