@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { globSync } from 'tinyglobby';
+import { normaliseCosts, normaliseExport } from './costs.js';
 import { ConfigError, type ConfigIssue, sortIssues } from './errors.js';
 import {
   normalizeDefinitions,
@@ -164,6 +165,8 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
     }
   }
 
+  const costs = normaliseCosts(g.costs, { src: mainDoc, base: [...A, 'costs'], servers, issues });
+
   const host = opts.host ?? g.gateway?.host ?? '127.0.0.1';
   const port = opts.port ?? g.gateway?.port ?? 8700;
   const apiKeys = (g.gateway?.api_keys ?? []).map((k) => ({
@@ -269,6 +272,8 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
       isolation: g.tenants?.isolation ?? 'strict',
       quotas: tenantQuotas,
     },
+    costs,
+    export: normaliseExport(g.export, home, baseDir),
     warnings: issues.filter((i) => i.severity === 'warning'),
   };
   const version = configVersion(withoutVersion);

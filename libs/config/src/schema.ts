@@ -2,6 +2,7 @@
 // unknown keys and check value syntax; cross-field rules and defaults live in normalize.ts.
 // The same schemas produce the published JSON Schema (schema/*.schema.json) for editor completion.
 import { z } from 'zod';
+import { costsSchema, exportSchema } from './costs.js';
 import { parseDuration, parseRate } from './values.js';
 
 const fromParser =
@@ -366,6 +367,8 @@ const atomGovSchema = z.strictObject({
     })
     .optional(),
   database: z.strictObject({ url: z.string().optional() }).optional(),
+  costs: costsSchema.optional(),
+  export: exportSchema.optional(),
   redis: z.strictObject({ url: z.string().optional() }).optional(),
   pinning: z
     .union([

@@ -283,6 +283,32 @@ export interface LevelTable {
   threshold: Record<string, number>;
 }
 
+/** Prices of one server or tool; every field in the config's currency. */
+export interface CostRates {
+  perCall: number;
+  perSecond: number;
+  /** Per 1024 bytes of request plus response. */
+  perKb: number;
+  /** Per unit the tool reports (`_meta["atom-gov/cost_units"]` of its result). */
+  perUnit: number;
+}
+
+/** The `costs:` block: chargeback rates per server and tool, and per-tenant budgets. */
+export interface CostModel {
+  currency: string;
+  /** Rates of servers the block does not list. */
+  default: CostRates;
+  /** Tool keys are names or globs with `*`; tool rates already include the server's as fallback. */
+  servers: Record<string, { rates: CostRates; tools: Record<string, CostRates> }>;
+  budgets: Record<string, { amount: number; period: 'day' | 'week' | 'month'; alertThreshold?: number }>;
+}
+
+/** The `export:` block. */
+export interface ExportSettings {
+  /** Absolute paths of OpenPGP public key files used by `atom-gov export --encrypt` without `--recipient`. */
+  recipients: string[];
+}
+
 export interface AtomGovConfig {
   /** sha256 hex over the normalised config and policy files: the "config version" in audit records. */
   version: string;
@@ -327,6 +353,8 @@ export interface AtomGovConfig {
     isolation: 'strict' | 'shared';
     quotas: Record<string, Record<string, QuotaAmount>>;
   };
+  costs: CostModel;
+  export: ExportSettings;
   /** Non-fatal findings (e.g. a `path:` that does not exist yet). */
   warnings: ConfigIssue[];
 }
