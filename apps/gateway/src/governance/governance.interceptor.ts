@@ -8,6 +8,8 @@ import {
   type Decision,
   type Forward,
   type ForwardedRequest,
+  type InitializeDecision,
+  type InitializeInfo,
   type InterceptContext,
   type Interceptor,
   type ListKind,
@@ -42,6 +44,8 @@ export interface GovernedRunner {
     forward: Forward,
     signal: AbortSignal,
   ): Promise<McpResult>;
+  /** The operation id this call will run under (deterministic), for the gateway's audit record. */
+  operationId?(ctx: InterceptContext, decision: PolicyDecision, params: Record<string, unknown> | undefined): string;
 }
 
 interface CallState {
@@ -101,6 +105,43 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
 
   get rateLimitBackend(): 'memory' | 'redis' | undefined {
     return this.limits?.backend;
+  }
+
+  /**
+   * Pinned server instructions (rug-pull defence): changed or new instructions are withheld from the caller (the
+   * session still works; each tool is pinned on its own), alerted once and audited per session, until an operator
+   * runs `atom-gov tools approve --kind instructions`.
+   */
+  filterInitialize(ctx: InterceptContext, info: InitializeInfo): InitializeDecision | Promise<InitializeDecision> {
+    if (this.pins.mode === 'off') return {};
+    return this.pins.checkInstructions(ctx.server, info.instructions).then((r) => {
+      if (r.ok) return {};
+      this.logger.warn(`tool pinning: ${r.message}`);
+      const audit = this.options.audit;
+      if (audit && this.options.config.global.audit) {
+        audit
+          .append({
+            time: new Date(),
+            tenant: ctx.tenant,
+            user: ctx.user,
+            sessionId: ctx.sessionId,
+            server: ctx.server,
+            method: ctx.method,
+            target: 'instructions',
+            decision: 'deny',
+            policy: 'tool-pinning',
+            rules: ['tool-pinning'],
+            configVersion: this.holder.current.config.version,
+            outcome: 'denied',
+            errorMessage: `instructions withheld: ${r.message}`,
+            durationMs: 0,
+            requestBytes: 0,
+            responseBytes: 0,
+          })
+          .catch((e: Error) => this.logger.error(`audit of withheld instructions failed: ${e.message}`));
+      }
+      return { instructions: undefined };
+    });
   }
 
   filterList<T extends { name?: string; uri?: string; uriTemplate?: string }>(
@@ -312,7 +353,13 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       };
     }
     metrics.decisions.governed++;
-    return { kind: 'governed', run: (forward, signal) => runner.run(ctx, d, params, forward, signal), ...base };
+    const operationId = runner.operationId?.(ctx, d, params);
+    return {
+      kind: 'governed',
+      run: (forward, signal) => runner.run(ctx, d, params, forward, signal),
+      ...base,
+      ...(operationId !== undefined ? { operationId } : {}),
+    };
   }
 
   private scanner(opts: { kinds: string[]; action: string }): PiiScanner {
