@@ -3,6 +3,7 @@ import { type AuditDriver, auditEventSchema } from './audit-event.entity.js';
 import { CreateAuditEvents1764028800000 } from './migrations/1764028800000-create-audit-events.migration.js';
 import { CreateQuotaTables1764115200000 } from './migrations/1764115200000-create-quota-tables.migration.js';
 import { CreateApprovalLinkUses1764201600000 } from './migrations/1764201600000-create-approval-link-uses.migration.js';
+import { CreateTenantKeys1764460800000 } from './migrations/1764460800000-create-tenant-keys.migration.js';
 import { quotaCounterSchema, quotaReservationSchema } from './quota.entity.js';
 
 export interface DataSourceOptions {
@@ -18,6 +19,7 @@ export const migrations = [
   CreateAuditEvents1764028800000,
   CreateQuotaTables1764115200000,
   CreateApprovalLinkUses1764201600000,
+  CreateTenantKeys1764460800000,
 ];
 
 export function driverOf(opts: Pick<DataSourceOptions, 'databaseUrl'>): AuditDriver {
