@@ -7,6 +7,9 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 # Headless Chromium for the email-approval page test (driven by playwright-core, never downloaded by it).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# GnuPG decrypts OpenPGP audit exports; poppler-utils renders the PDF compliance report in its test.
+command -v gpg >/dev/null || need+=(gnupg)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need[*]}" >&2
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -1,0 +1,201 @@
+// Streams audit events into a JSON array, JSON Lines or CSV file, optionally OpenPGP-encrypted, without holding
+// the events in memory: events are serialised a page at a time and pulled by the file's write stream
+// (stream.pipeline), so a slow disk or the encryption slows the database reads instead of filling memory.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { Readable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { AuditEvent } from '@atom-gov/audit';
+import { stringify } from 'csv-stringify/sync';
+import * as openpgp from 'openpgp';
+import { ReportError } from './report-error.js';
+
+export const EXPORT_FORMATS = ['json', 'jsonl', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/**
+ * CSV columns: every stored field, the chain fields included (empty until the store fills them). Tools read the
+ * JSON forms by key, so only CSV needs a fixed list.
+ */
+export const EXPORT_COLUMNS = [
+  'id',
+  'seq',
+  'time',
+  'tenant',
+  'user',
+  'sessionId',
+  'server',
+  'method',
+  'target',
+  'decision',
+  'policy',
+  'rules',
+  'configVersion',
+  'intent',
+  'outcome',
+  'errorMessage',
+  'durationMs',
+  'requestBytes',
+  'responseBytes',
+  'argsSummary',
+  'resultSummary',
+  'operationId',
+  'notes',
+  'hash',
+  'prevHash',
+] as const;
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** Written to `<output>.partial-…` first and renamed when complete, so a failed export leaves no half file. */
+  output: string;
+  /** OpenPGP public keys to encrypt to (see readRecipientKeys); none: plain file. */
+  recipients?: openpgp.PublicKey[];
+  /** Called after each batch with the number of events written so far. */
+  onProgress?: (written: number) => void;
+  /** Events serialised per chunk (default 1000). */
+  chunkSize?: number;
+}
+
+export interface ExportResult {
+  events: number;
+  bytes: number;
+  output: string;
+  encrypted: boolean;
+}
+
+export async function exportAuditEvents(events: AsyncIterable<AuditEvent>, opts: ExportOptions): Promise<ExportResult> {
+  const chunkSize = opts.chunkSize ?? 1000;
+  let count = 0;
+  async function* serialise(): AsyncGenerator<string> {
+    if (opts.format === 'json') yield '[';
+    if (opts.format === 'csv') yield stringify([[...EXPORT_COLUMNS]]);
+    let batch: AuditEvent[] = [];
+    const flush = (): string => {
+      const text = render(batch, opts.format, count === 0);
+      count += batch.length;
+      batch = [];
+      return text;
+    };
+    for await (const event of events) {
+      batch.push(event);
+      if (batch.length >= chunkSize) {
+        yield flush();
+        opts.onProgress?.(count);
+      }
+    }
+    if (batch.length > 0) yield flush();
+    opts.onProgress?.(count);
+    if (opts.format === 'json') yield count === 0 ? ']\n' : '\n]\n';
+  }
+
+  const partial = `${opts.output}.partial-${randomBytes(4).toString('hex')}`;
+  const file = createWriteStream(partial, { mode: 0o600 });
+  const source = Readable.from(serialise());
+  const recipients = opts.recipients ?? [];
+  try {
+    if (recipients.length > 0) {
+      await pipeline(source, await encryptingTransform(recipients), file);
+    } else {
+      await pipeline(source, file);
+    }
+    await rename(partial, opts.output);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+  return {
+    events: count,
+    bytes: (await stat(opts.output)).size,
+    output: opts.output,
+    encrypted: recipients.length > 0,
+  };
+}
+
+/** One chunk of output; `first` tells JSON whether a separating comma is due. */
+function render(batch: readonly AuditEvent[], format: ExportFormat, first: boolean): string {
+  switch (format) {
+    case 'jsonl':
+      return batch.map((e) => `${JSON.stringify(e)}\n`).join('');
+    case 'json':
+      return (first ? '\n  ' : ',\n  ') + batch.map((e) => JSON.stringify(e)).join(',\n  ');
+    case 'csv':
+      // escape_formulas: a cell starting with = + - @ tab or CR gets a leading ', so a spreadsheet shows a
+      // tool argument such as =HYPERLINK(...) as text instead of running it.
+      return stringify(
+        batch.map((e) => EXPORT_COLUMNS.map((c) => csvCell((e as unknown as Record<string, unknown>)[c]))),
+        { escape_formulas: true },
+      );
+  }
+}
+
+function csvCell(value: unknown): string | number {
+  if (value === undefined || value === null) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.join('; ');
+  if (typeof value === 'number') return value;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * A Node duplex that OpenPGP-encrypts what flows through it (binary message, SEIPD with MDC, which GnuPG opens).
+ * openpgp.js streams are WHATWG streams: the Node side is bridged with Readable/Writable toWeb/fromWeb.
+ */
+async function encryptingTransform(recipients: openpgp.PublicKey[]): Promise<Transform> {
+  const { PassThrough } = await import('node:stream');
+  const input = new PassThrough();
+  const message = await openpgp.createMessage({
+    binary: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>,
+    format: 'binary',
+  });
+  const encrypted = (await openpgp.encrypt({
+    message,
+    encryptionKeys: recipients,
+    format: 'binary',
+  })) as unknown as WebReadableStream<Uint8Array>;
+  const output = Readable.fromWeb(encrypted);
+  // A Duplex whose writable side is `input` and readable side is `output`.
+  const { Duplex } = await import('node:stream');
+  return Duplex.from({ writable: input, readable: output }) as unknown as Transform;
+}
+
+/** Reads OpenPGP public keys (armored or binary) and checks that each can encrypt; errors name the file. */
+export async function readRecipientKeys(files: readonly string[]): Promise<openpgp.PublicKey[]> {
+  const keys: openpgp.PublicKey[] = [];
+  for (const file of files) {
+    let data: Buffer;
+    try {
+      data = await readFile(file);
+    } catch (error) {
+      throw new ReportError(
+        `cannot read the recipient key ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} ` +
+          '(export one with `gpg --armor --export KEYID > key.asc`)',
+      );
+    }
+    let key: openpgp.Key;
+    try {
+      const text = data.toString('utf8');
+      key = text.includes('-----BEGIN PGP')
+        ? await openpgp.readKey({ armoredKey: text })
+        : await openpgp.readKey({ binaryKey: new Uint8Array(data) });
+    } catch (error) {
+      throw new ReportError(`${file} is not an OpenPGP public key: ${(error as Error).message}`);
+    }
+    if (key.isPrivate()) {
+      throw new ReportError(
+        `${file} holds a private key: give the recipient's public key (gpg --armor --export KEYID)`,
+      );
+    }
+    try {
+      await key.getEncryptionKey();
+    } catch (error) {
+      throw new ReportError(
+        `the key in ${file} cannot encrypt (${(error as Error).message}): is it expired or revoked?`,
+      );
+    }
+    keys.push(key as openpgp.PublicKey);
+  }
+  return keys;
+}
