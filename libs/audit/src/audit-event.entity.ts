@@ -27,6 +27,11 @@ export interface AuditEventRow {
   argsSummary: string | null;
   resultSummary: string | null;
   operationId: string | null;
+  /** sha256 hex over prevHash and the canonical stored record (chain/chain-record.ts). */
+  hash: string | null;
+  prevHash: string | null;
+  /** Short notes about how the event was stored, e.g. `pii redacted: email`. */
+  notes: string[] | null;
 }
 
 export const AUDIT_EVENT_ENTITY = 'AuditEvent';
@@ -71,6 +76,9 @@ export function auditEventSchema(driver: AuditDriver): EntitySchema<AuditEventRo
       argsSummary: text('args_summary'),
       resultSummary: text('result_summary'),
       operationId: text('operation_id'),
+      hash: text('hash'),
+      prevHash: text('prev_hash'),
+      notes: { type: 'simple-json', name: 'notes', nullable: true },
     },
   });
 }

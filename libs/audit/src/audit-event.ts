@@ -30,13 +30,19 @@ export interface AuditEventInput {
   argsSummary?: string;
   resultSummary?: string;
   operationId?: string;
+  /** Short notes about the event (the store adds e.g. `pii redacted: email, ssn`); covered by the chain hash. */
+  notes?: string[];
 }
 
 /** A stored event: the input with its id, plus the per-tenant sequence number reserved for the hash chain. */
 export interface AuditEvent extends AuditEventInput {
   id: string;
-  /** Per-tenant position in the tamper-evident chain; not assigned yet (issue 6), so undefined for now. */
+  /** Per-tenant position in the tamper-evident chain: 1, 2, 3, ... without gaps (absent only on legacy rows). */
   seq?: number;
+  /** sha256 hex over `prevHash` and the canonical stored record. */
+  hash?: string;
+  /** The hash of the tenant's previous event (64 zeros for its first). */
+  prevHash?: string;
 }
 
 /** Filters for `AuditStore.query`; every field narrows the result. Results come newest first. */

@@ -130,6 +130,18 @@ function minimalEvent(overrides: Partial<AuditEventInput> = {}): AuditEventInput
   };
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** An event as stored: the input plus its place in the tenant's chain. */
+function chained(event: AuditEventInput, seq: number): AuditEventInput & { seq: number } {
+  return {
+    ...event,
+    seq,
+    hash: expect.stringMatching(HEX64) as unknown as string,
+    prevHash: (seq === 1 ? '0'.repeat(64) : expect.stringMatching(HEX64)) as string,
+  } as AuditEventInput & { seq: number };
+}
+
 const backends: Array<[string, () => Promise<Backend>]> = [
   ['SQLite', sqliteBackend],
   ['PostgreSQL', postgresBackend],
@@ -192,6 +204,9 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
           'args_summary',
           'result_summary',
           'operation_id',
+          'hash',
+          'prev_hash',
+          'notes',
         ].sort(),
       );
       expect(table?.indices.map((i) => i.name).sort()).toEqual([
@@ -199,6 +214,7 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
         'idx_audit_events_server_time',
         'idx_audit_events_tenant_time',
         'idx_audit_events_time',
+        'uq_audit_events_tenant_seq',
       ]);
     } finally {
       await db.destroy();
@@ -215,21 +231,27 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
     const store = await openStore();
     const event = fullEvent({ time: new Date('2026-11-24T08:15:30.123Z') });
     await store.append(event);
-    expect(await store.query({})).toEqual([event]);
+    expect(await store.query({})).toEqual([chained(event, 1)]);
 
     const sparse = minimalEvent({ time: new Date('2026-11-24T08:15:31.000Z') });
     await store.append(sparse);
     const [newest] = await store.query({ limit: 1 });
-    expect(newest).toEqual({ ...sparse, id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(newest).toEqual({ ...chained(sparse, 2), id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(Object.keys(newest ?? {})).not.toContain('target');
   });
 
   it('round-trips text that array and SQL literals treat specially', async () => {
     const store = await openStore();
     const tricky = "a\"b\\c,{d} 'e' ü 🙂\n\ttab";
-    const event = fullEvent({ target: 'NULL', argsSummary: tricky, rules: ['{x}', 'y,z', '"q"'], intent: '' });
+    const event = fullEvent({
+      target: 'NULL',
+      argsSummary: tricky,
+      rules: ['{x}', 'y,z', '"q"'],
+      intent: '',
+      notes: ['pii redacted: email', tricky],
+    });
     await store.append(event);
-    expect(await store.query({})).toEqual([event]);
+    expect(await store.query({})).toEqual([chained(event, 1)]);
   });
 
   it('keeps characters PostgreSQL text cannot hold from failing the batch', async () => {
@@ -253,7 +275,10 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
       store.append({ ...event, id: event.id.toUpperCase() }),
     ]);
     const stored = await store.query({});
-    expect(stored).toEqual([event]);
+    // ... and it took one seq: retries never leave a gap in the chain.
+    expect(stored).toEqual([chained(event, 1)]);
+    await store.append(fullEvent());
+    expect((await store.query({ limit: 1 }))[0]?.seq).toBe(2);
   });
 
   it('makes 1,000 concurrent appends durable in a few transactions', async () => {
@@ -326,7 +351,7 @@ describe.each(backends)('audit store on %s', (_name, makeBackend) => {
       expect(r.status === 'rejected' && r.reason).toBeInstanceOf(AuditEventInvalidError);
     }
     expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/id must be a UUID, got "not-a-uuid"/);
-    expect(await store.query({})).toEqual([good]);
+    expect(await store.query({})).toEqual([chained(good, 1)]);
   });
 
   it('rejects every waiting append with a clear error while the database is unavailable, and recovers', async () => {

@@ -9,13 +9,19 @@ import {
   type AuditEventInput,
   type AuditQuery,
 } from './audit-event.js';
-import { AUDIT_EVENT_ENTITY, AUDIT_EVENTS_TABLE, type AuditDriver, type AuditEventRow } from './audit-event.entity.js';
+import { AUDIT_EVENT_ENTITY, type AuditDriver, type AuditEventRow } from './audit-event.entity.js';
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import { type AuditFieldCipher, type AuditRedactor } from './audit-hooks.js';
 import { applyAuditFilter, checkAuditQuery, openSealedFields } from './audit-query.js';
 import { type AuditEventStream, type AuditStreamOptions, streamAuditEvents } from './audit-stream.js';
+import { ChainSql } from './chain/chain-sql.js';
+import { verifyChain, type VerifyOptions, type VerifyReport } from './chain/chain-verifier.js';
+import { ChainWriter, type PurgeResult } from './chain/chain-writer.js';
+import { type CheckpointOptions, Checkpointer } from './chain/checkpointer.js';
+import { type Checkpoint } from './chain/checkpoint-signer.js';
+import { TrailFile } from './chain/trail-file.js';
 
 export interface AuditStore {
   /** Resolves once the event is durable; concurrent appends share one transaction (group commit). */
@@ -30,6 +36,17 @@ export interface AuditStore {
   close(): Promise<void>;
   /** Counters of the group commit, for tests, metrics and benchmarks. */
   stats(): GroupCommitStats;
+  /** Walks the tenants' chains and checkpoints; reports each problem by kind. */
+  verify(opts?: VerifyOptions): Promise<VerifyReport>;
+  /** Signs the current chain heads now (all tenants, or those given); needs `checkpoints` in the options. */
+  checkpoint(tenants?: readonly string[]): Promise<Checkpoint[]>;
+  /**
+   * Deletes events older than `cutoff` (a prefix of each tenant's chain) and leaves a signed retention checkpoint
+   * at the new chain start, so what remains still verifies; needs `checkpoints` in the options.
+   */
+  purge(cutoff: Date, opts?: { tenant?: string }): Promise<PurgeResult[]>;
+  /** The checkpoint public key (PEM), when this store signs checkpoints. */
+  publicKeyPem(): string | undefined;
   readonly driver: AuditDriver;
 }
 
@@ -38,12 +55,14 @@ export interface AuditStoreOptions extends DataSourceOptions {
   cipher?: AuditFieldCipher;
   /** Removes PII from those fields before storage (before sealing and hashing). */
   redactor?: AuditRedactor;
+  /** Signed checkpoints of the chain (periodic, idle, on close, retention). Without it the store signs nothing. */
+  checkpoints?: CheckpointOptions;
+  /** The seed's `trail_file`: append-only JSONL mirror of the chain, written after each commit in chain order. */
+  trailFile?: string;
 }
 
 /** Events per transaction; a burst larger than this is written as several consecutive transactions. */
 const MAX_BATCH = 2000;
-/** Rows per SQLite INSERT statement: 22 columns x 500 stays far below SQLite's bound-parameter limit. */
-const ROWS_PER_STATEMENT = 500;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 100_000;
 /** Any advisory-lock key unique to this app: serialises migrations when several processes open at once. */
@@ -52,7 +71,12 @@ const MIGRATION_LOCK_KEY = 0x41544f4d;
 /** Opens (and migrates) the audit database: SQLite in WAL mode by default, PostgreSQL when `databaseUrl` is set. */
 export async function openAuditStore(opts: AuditStoreOptions): Promise<AuditStore> {
   const { dataSource, driver, where } = await openDatabase(opts);
-  return new TypeOrmAuditStore(dataSource, driver, where, opts.cipher);
+  try {
+    return new TypeOrmAuditStore(dataSource, driver, where, opts);
+  } catch (error) {
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -106,13 +130,25 @@ class TypeOrmAuditStore implements AuditStore {
   private readonly repository: Repository<AuditEventRow>;
   private readonly committer: GroupCommitter<AuditEventRow>;
   private closing: Promise<void> | undefined;
+  private readonly cipher: AuditFieldCipher | undefined;
+  private readonly redactor: AuditRedactor | undefined;
+  private readonly sql: ChainSql;
+  private readonly writer: ChainWriter;
+  private readonly checkpointer: Checkpointer | undefined;
+  private readonly trail: TrailFile | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     readonly driver: AuditDriver,
     private readonly where: string,
-    private readonly cipher?: AuditFieldCipher,
+    opts: AuditStoreOptions,
   ) {
+    this.cipher = opts.cipher;
+    this.redactor = opts.redactor;
+    this.sql = new ChainSql(dataSource, driver);
+    this.writer = new ChainWriter(this.sql);
+    this.checkpointer = opts.checkpoints ? new Checkpointer(this.writer, opts.checkpoints) : undefined;
+    this.trail = opts.trailFile ? new TrailFile(opts.trailFile) : undefined;
     this.repository = dataSource.getRepository<AuditEventRow>(AUDIT_EVENT_ENTITY);
     this.committer = new GroupCommitter<AuditEventRow>(
       (rows) => this.insert(rows),
@@ -132,7 +168,55 @@ class TypeOrmAuditStore implements AuditStore {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return this.committer.submit(row);
+    if (!this.redactor && !this.cipher) return this.committer.submit(row);
+    return this.protect(row).then((protectedRow) => this.committer.submit(protectedRow));
+  }
+
+  /** redact -> seal, before the row is hashed: the chain covers exactly what is stored. */
+  private async protect(row: AuditEventRow): Promise<AuditEventRow> {
+    const kinds = new Set<string>();
+    const out = { ...row };
+    for (const field of ['argsSummary', 'resultSummary', 'errorMessage'] as const) {
+      let value = out[field];
+      if (value === null) continue;
+      if (this.redactor) {
+        const redacted = this.redactor.redact(value);
+        value = redacted.text;
+        for (const kind of redacted.kinds) kinds.add(kind);
+      }
+      if (this.cipher) value = await this.cipher.seal(row.tenant, value);
+      out[field] = value;
+    }
+    if (kinds.size > 0) out.notes = [...(out.notes ?? []), `pii redacted: ${[...kinds].sort().join(', ')}`];
+    return out;
+  }
+
+  verify(opts?: VerifyOptions): Promise<VerifyReport> {
+    return verifyChain(this.sql, this.writer, {
+      ...(this.checkpointer ? { publicKey: this.checkpointer.signer.publicKey } : {}),
+      ...opts,
+    });
+  }
+
+  async checkpoint(tenants?: readonly string[]): Promise<Checkpoint[]> {
+    if (!this.checkpointer) throw new Error('this audit store has no signing key (open it with `checkpoints`)');
+    return this.checkpointer.checkpoint('manual', tenants ?? (await this.writer.heads()).map((h) => h.tenant));
+  }
+
+  async purge(cutoff: Date, opts: { tenant?: string } = {}): Promise<PurgeResult[]> {
+    const checkpointer = this.checkpointer;
+    if (!checkpointer) {
+      throw new Error('purging needs the checkpoint signing key, or what remains would not verify');
+    }
+    // Appends already queued go first, so the purge sees (and signs) a settled head.
+    await this.committer.flush();
+    const results = await this.writer.purge(cutoff, (unsigned) => checkpointer.signer.sign(unsigned), opts.tenant);
+    await checkpointer.mirror(results.flatMap((r) => (r.checkpoint ? [r.checkpoint] : [])));
+    return results;
+  }
+
+  publicKeyPem(): string | undefined {
+    return this.checkpointer?.signer.publicKeyPem();
   }
 
   async query(filter: AuditQuery): Promise<AuditEvent[]> {
@@ -177,43 +261,25 @@ class TypeOrmAuditStore implements AuditStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.committer.close();
+      await this.checkpointer?.close();
       await this.dataSource.destroy();
     })();
     return this.closing;
   }
 
   /**
-   * One transaction per batch; rows whose id is already stored are skipped (idempotent retries). The INSERT is
-   * built here rather than by TypeORM's InsertQueryBuilder, which costs ~100 µs per row; values still go through
-   * the driver's own conversion for each entity column (dates, JSON), so reads and writes agree.
+   * One transaction per batch through the chain writer (heads locked, ids already stored skipped, seq and hash
+   * assigned); then, in chain order, the trail file and the checkpoint bookkeeping.
    */
   private async insert(rows: AuditEventRow[]): Promise<void> {
     if (!this.dataSource.isInitialized) throw new AuditStoreUnavailableError('the store is closed');
-    const { driver } = this.dataSource;
-    const columns = this.repository.metadata.columns;
-    const names = columns.map((c) => driver.escape(c.databaseName)).join(', ');
-    const value = (row: AuditEventRow, column: (typeof columns)[number]): unknown =>
-      driver.preparePersistentValue(column.getEntityValue(row), column);
-    await this.dataSource.transaction(async (manager) => {
-      if (this.driver === 'postgres') {
-        // One array per column, unnested into rows: one short statement for the whole batch, which PostgreSQL
-        // parses about twice as fast as a multi-row VALUES list with thousands of parameters.
-        const arrays = columns.map((column) => rows.map((row) => value(row, column)));
-        const casts = columns.map((column, i) => `$${i + 1}::${driver.normalizeType(column)}[]`).join(', ');
-        await manager.query(
-          `INSERT INTO ${AUDIT_EVENTS_TABLE} (${names}) SELECT * FROM unnest(${casts}) ON CONFLICT (id) DO NOTHING`,
-          arrays,
-        );
-        return;
-      }
-      const tuple = `(${columns.map(() => '?').join(', ')})`;
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-        const params = chunk.flatMap((row) => columns.map((column) => value(row, column)));
-        const tuples = chunk.map(() => tuple).join(', ');
-        await manager.query(`INSERT OR IGNORE INTO ${AUDIT_EVENTS_TABLE} (${names}) VALUES ${tuples}`, params);
-      }
-    });
+    const inserted = await this.writer.append(rows);
+    await this.trail?.append(inserted);
+    if (this.checkpointer && inserted.length > 0) {
+      const counts = new Map<string, number>();
+      for (const row of inserted) counts.set(row.tenant, (counts.get(row.tenant) ?? 0) + 1);
+      this.checkpointer.committed(counts);
+    }
   }
 }
 
@@ -251,6 +317,9 @@ function toRow(e: AuditEventInput): AuditEventRow {
   if (e.rules !== undefined && (!Array.isArray(e.rules) || e.rules.some((r) => typeof r !== 'string'))) {
     fail('rules must be an array of strings');
   }
+  if (e.notes !== undefined && (!Array.isArray(e.notes) || e.notes.some((n) => typeof n !== 'string'))) {
+    fail('notes must be an array of strings');
+  }
   return {
     id: (e.id ?? randomUUID()).toLowerCase(),
     seq: null,
@@ -274,6 +343,9 @@ function toRow(e: AuditEventInput): AuditEventRow {
     argsSummary: optional('argsSummary'),
     resultSummary: optional('resultSummary'),
     operationId: optional('operationId'),
+    hash: null,
+    prevHash: null,
+    notes: e.notes ? e.notes.map(clean) : null,
   };
 }
 
@@ -309,6 +381,9 @@ function toEvent(row: AuditEventRow): AuditEvent {
     argsSummary: row.argsSummary,
     resultSummary: row.resultSummary,
     operationId: row.operationId,
+    hash: row.hash,
+    prevHash: row.prevHash,
+    notes: row.notes,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== null && value !== undefined) Object.assign(event, { [key]: value });

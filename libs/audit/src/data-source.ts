@@ -4,6 +4,7 @@ import { CreateAuditEvents1764028800000 } from './migrations/1764028800000-creat
 import { CreateQuotaTables1764115200000 } from './migrations/1764115200000-create-quota-tables.migration.js';
 import { CreateApprovalLinkUses1764201600000 } from './migrations/1764201600000-create-approval-link-uses.migration.js';
 import { CreateTenantKeys1764460800000 } from './migrations/1764460800000-create-tenant-keys.migration.js';
+import { AuditChain1764547200000 } from './migrations/1764547200000-audit-chain.migration.js';
 import { quotaCounterSchema, quotaReservationSchema } from './quota.entity.js';
 
 export interface DataSourceOptions {
@@ -20,6 +21,7 @@ export const migrations = [
   CreateQuotaTables1764115200000,
   CreateApprovalLinkUses1764201600000,
   CreateTenantKeys1764460800000,
+  AuditChain1764547200000,
 ];
 
 export function driverOf(opts: Pick<DataSourceOptions, 'databaseUrl'>): AuditDriver {

@@ -45,6 +45,11 @@ export class GroupCommitter<T> {
     return { ...this.counters };
   }
 
+  /** Resolves once everything submitted so far has been written (or rejected). */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
   /** Refuses new items and resolves once everything already submitted has been written (or rejected). */
   async close(): Promise<void> {
     this.closed = true;

@@ -35,3 +35,21 @@ export {
   type QuotaStore,
 } from './quota-store.service.js';
 export { type QuotaCounterRow, type QuotaReservationRow } from './quota.entity.js';
+export { canonicalRecord, type ChainRecord, chainHash, GENESIS_HASH } from './chain/chain-record.js';
+export {
+  type ChainProblem,
+  type ChainProblemKind,
+  type TenantVerification,
+  type VerifyOptions,
+  type VerifyReport,
+} from './chain/chain-verifier.js';
+export { type ChainHead, type PurgeResult } from './chain/chain-writer.js';
+export { type CheckpointOptions } from './chain/checkpointer.js';
+export {
+  type Checkpoint,
+  type CheckpointReason,
+  CheckpointSigner,
+  keyIdOf,
+  loadPublicKey,
+  verifyCheckpoint,
+} from './chain/checkpoint-signer.js';

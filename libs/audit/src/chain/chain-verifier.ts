@@ -1,0 +1,292 @@
+import { type KeyObject } from 'node:crypto';
+import { AUDIT_EVENTS_TABLE } from '../audit-event.entity.js';
+import { chainHash, GENESIS_HASH, type RawChainRow, recordFromRaw } from './chain-record.js';
+import { type ChainSql } from './chain-sql.js';
+import { type ChainHead, type ChainWriter } from './chain-writer.js';
+import { type Checkpoint, verifyCheckpoint } from './checkpoint-signer.js';
+
+export type ChainProblemKind =
+  'modified' | 'deleted' | 'inserted' | 'reordered' | 'truncated tail' | 'bad signature' | 'gap';
+
+export interface ChainProblem {
+  kind: ChainProblemKind;
+  tenant: string;
+  /** The seq the problem is found at (for `deleted`/`gap`/`truncated tail`: the first missing one). */
+  seq?: number;
+  /** Last seq of a missing range. */
+  toSeq?: number;
+  message: string;
+}
+
+export interface TenantVerification {
+  tenant: string;
+  events: number;
+  /** Stored chain range (startSeq..lastSeq), as walked. */
+  startSeq: number;
+  lastSeq: number;
+  checkpoints: number;
+  /** Highest seq covered by a checkpoint with a good signature. */
+  lastSignedSeq?: number;
+  problems: ChainProblem[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  tenants: TenantVerification[];
+  /** Events walked per second (all tenants). */
+  eventsPerSecond: number;
+}
+
+export interface VerifyOptions {
+  tenant?: string;
+  /** Checks checkpoint signatures; without it, checkpoints count as unsigned (reported as bad signature). */
+  publicKey?: KeyObject;
+  /** Checkpoints kept elsewhere (e.g. the mirror file) to check the chain against as well. */
+  extraCheckpoints?: readonly Checkpoint[];
+}
+
+const PAGE = 5000;
+
+interface Link {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Walks each tenant's chain in seq order with one event of look-ahead and classifies what breaks it: a record
+ * whose hash does not match (modified), a link to an event that is not stored (deleted), an event nothing links
+ * to (inserted), links that run against the seq order (reordered), numbering that skips with the links intact
+ * (gap), and a chain that ends before its head or a signed checkpoint (truncated tail). Checkpoints must carry a
+ * good signature (bad signature) and match the hash stored at their seq (modified).
+ */
+export async function verifyChain(sql: ChainSql, writer: ChainWriter, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const started = performance.now();
+  const heads = new Map((await writer.heads()).map((h) => [h.tenant, h]));
+  const stored = await writer.checkpoints(opts.tenant);
+  const checkpoints = [...stored, ...(opts.extraCheckpoints ?? []).filter((c) => !stored.some((s) => s.id === c.id))];
+  const tenantRows = await sql.all<{ tenant: string }>(`SELECT DISTINCT tenant FROM ${AUDIT_EVENTS_TABLE}`);
+  const tenants = new Set([...heads.keys(), ...tenantRows.map((r) => r.tenant), ...checkpoints.map((c) => c.tenant)]);
+  const selected = opts.tenant !== undefined ? [opts.tenant] : [...tenants].sort();
+  const results: TenantVerification[] = [];
+  let total = 0;
+  for (const tenant of selected) {
+    const result = await verifyTenant(
+      sql,
+      tenant,
+      heads.get(tenant),
+      checkpoints.filter((c) => c.tenant === tenant),
+      opts.publicKey,
+    );
+    total += result.events;
+    results.push(result);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    ok: results.every((r) => r.problems.length === 0),
+    tenants: results,
+    eventsPerSecond: seconds > 0 ? total / seconds : total,
+  };
+}
+
+async function verifyTenant(
+  sql: ChainSql,
+  tenant: string,
+  head: ChainHead | undefined,
+  checkpoints: Checkpoint[],
+  publicKey: KeyObject | undefined,
+): Promise<TenantVerification> {
+  const problems: ChainProblem[] = [];
+  const problem = (kind: ChainProblemKind, message: string, seq?: number, toSeq?: number) =>
+    problems.push({
+      kind,
+      tenant,
+      message,
+      ...(seq !== undefined ? { seq } : {}),
+      ...(toSeq !== undefined ? { toSeq } : {}),
+    });
+
+  const signed: Checkpoint[] = [];
+  for (const c of checkpoints) {
+    if (publicKey && verifyCheckpoint(c, publicKey)) signed.push(c);
+    else {
+      problem(
+        'bad signature',
+        publicKey
+          ? `checkpoint ${c.id} (seq ${c.seq}, ${c.createdAt}) does not carry a valid signature of this key`
+          : `checkpoint ${c.id} (seq ${c.seq}) cannot be checked: no public key`,
+        c.seq,
+      );
+    }
+  }
+  // Where the stored chain starts: after the newest signed retention purge, else at the genesis.
+  const start = signed.reduce<{ seq: number; prevHash: string }>(
+    (acc, c) => (c.startSeq > acc.seq ? { seq: c.startSeq, prevHash: c.startPrevHash } : acc),
+    { seq: 1, prevHash: GENESIS_HASH },
+  );
+  const wanted = new Set(signed.map((c) => c.seq));
+  const hashAt = new Map<number, string>();
+
+  // Every stored hash (16-hex-digit prefixes keep this small): tells "links elsewhere" from "links to nothing".
+  const known = new Set<string>();
+  for await (const page of pages<{ seq: number | string; hash: string | null }>(
+    sql,
+    `SELECT seq, hash FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
+    tenant,
+  )) {
+    for (const r of page) if (r.hash) known.add(r.hash.slice(0, 16));
+  }
+
+  const unchained = await sql.all<{ id: string }>(
+    `SELECT id FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND (seq IS NULL OR hash IS NULL)`,
+    [tenant],
+  );
+  for (const r of unchained) problem('inserted', `event ${r.id} is not part of the chain (no seq or hash)`);
+
+  let prev: Link = { seq: start.seq - 1, hash: start.prevHash };
+  let events = 0;
+  let cur: RawChainRow | undefined;
+  const accept = (row: RawChainRow) => {
+    const seq = Number(row.seq);
+    prev = { seq, hash: row.hash ?? '' };
+    if (wanted.has(seq)) hashAt.set(seq, prev.hash);
+  };
+  const step = (row: RawChainRow, next: RawChainRow | undefined): boolean => {
+    // Returns true when `next` was consumed as well (an adjacent swap).
+    events += 1;
+    const seq = Number(row.seq);
+    const stored = row.hash ?? '';
+    const prevHash = row.prev_hash ?? '';
+    if (chainHash(prevHash, recordFromRaw(row)) !== stored) {
+      problem('modified', `event seq ${seq} (${row.id}) does not match its hash: its stored fields were changed`, seq);
+    }
+    if (prevHash === prev.hash) {
+      if (next && next.prev_hash !== stored && next.prev_hash === prev.hash) {
+        problem('inserted', `event seq ${seq} (${row.id}) was added: the next event links past it`, seq);
+        return false;
+      }
+      if (seq !== prev.seq + 1) {
+        problem(
+          'gap',
+          `seq jumps from ${prev.seq} to ${seq} although no event is missing from the links`,
+          prev.seq + 1,
+          seq - 1,
+        );
+      }
+      accept(row);
+      return false;
+    }
+    if (next && prevHash === next.hash && next.prev_hash === prev.hash) {
+      const nextSeq = Number(next.seq);
+      problem('reordered', `events seq ${seq} and ${nextSeq} are swapped: their links run the other way`, seq, nextSeq);
+      events += 1;
+      if (chainHash(next.prev_hash ?? '', recordFromRaw(next)) !== next.hash) {
+        problem('modified', `event seq ${nextSeq} (${next.id}) does not match its hash`, nextSeq);
+      }
+      accept(row);
+      return true;
+    }
+    if (next && next.prev_hash === prev.hash) {
+      problem('inserted', `event seq ${seq} (${row.id}) was added: the next event links past it`, seq);
+      return false;
+    }
+    if (known.has(prevHash.slice(0, 16))) {
+      problem('reordered', `event seq ${seq} (${row.id}) links to an event stored elsewhere in the chain`, seq);
+    } else if (seq > prev.seq + 1) {
+      problem(
+        'deleted',
+        `${seq - prev.seq - 1 === 1 ? `event seq ${prev.seq + 1} is` : `events seq ${prev.seq + 1}-${seq - 1} are`} missing: seq ${seq} links to an event that is not stored`,
+        prev.seq + 1,
+        seq - 1,
+      );
+    } else {
+      // The event before it was replaced by one with a recomputed hash: seq `seq` still links to the original.
+      problem(
+        'modified',
+        `event seq ${prev.seq} was replaced (its hash recomputed): seq ${seq} links to the original`,
+        prev.seq,
+      );
+    }
+    accept(row);
+    return false;
+  };
+
+  for await (const page of pages<RawChainRow>(
+    sql,
+    `SELECT * FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
+    tenant,
+  )) {
+    for (const row of page) {
+      if (cur === undefined) {
+        cur = row;
+        continue;
+      }
+      const consumed = step(cur, row);
+      cur = consumed ? undefined : row;
+    }
+  }
+  if (cur !== undefined) step(cur, undefined);
+
+  const lastSeq = prev.seq;
+  if (head) {
+    if (lastSeq < head.seq) {
+      problem(
+        'truncated tail',
+        `the chain ends at seq ${lastSeq} but its head says ${head.seq}: the newest events are missing`,
+        lastSeq + 1,
+        head.seq,
+      );
+    } else if (lastSeq > head.seq) {
+      problem('inserted', `events seq ${head.seq + 1}-${lastSeq} lie beyond the chain head`, head.seq + 1, lastSeq);
+    } else if (lastSeq >= start.seq && prev.hash !== head.hash) {
+      problem('modified', `the last event (seq ${lastSeq}) does not have the hash recorded in the chain head`, lastSeq);
+    }
+  } else if (events > 0) {
+    problem('truncated tail', 'the chain head record is missing');
+  }
+  let lastSignedSeq: number | undefined;
+  for (const c of signed) {
+    if (c.seq < start.seq) continue;
+    const at = hashAt.get(c.seq);
+    if (c.seq > lastSeq) {
+      problem(
+        'truncated tail',
+        `a checkpoint signed at ${c.createdAt} covers seq ${c.seq} but the chain ends at seq ${lastSeq}`,
+        lastSeq + 1,
+        c.seq,
+      );
+    } else if (at !== c.hash) {
+      problem(
+        'modified',
+        `the chain up to seq ${c.seq} differs from the checkpoint signed at ${c.createdAt}: it was rewritten`,
+        c.seq,
+      );
+    } else {
+      lastSignedSeq = Math.max(lastSignedSeq ?? 0, c.seq);
+    }
+  }
+  return {
+    tenant,
+    events,
+    startSeq: start.seq,
+    lastSeq,
+    checkpoints: checkpoints.length,
+    ...(lastSignedSeq !== undefined ? { lastSignedSeq } : {}),
+    problems,
+  };
+}
+
+/** Keyset pages over seq (constant memory however long the chain). */
+async function* pages<T extends { seq: number | string | null }>(
+  sql: ChainSql,
+  query: string,
+  tenant: string,
+): AsyncGenerator<T[]> {
+  let after = -1;
+  for (;;) {
+    const rows = await sql.all<T>(query, [tenant, after]);
+    if (rows.length === 0) return;
+    yield rows;
+    after = Number(rows[rows.length - 1]!.seq);
+    if (rows.length < PAGE) return;
+  }
+}
