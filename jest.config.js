@@ -25,6 +25,7 @@ const workspaces = {
   testing: 'libs/testing',
   devserver: 'libs/devserver',
   pinning: 'libs/pinning',
+  metrics: 'libs/metrics',
   reports: 'libs/reports',
   workflows: 'workflows',
   gateway: 'apps/gateway',

@@ -7,6 +7,8 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 # Headless Chromium for the email-approval page test (driven by playwright-core, never downloaded by it).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# promtool (`promtool check metrics`) for the metrics exposition test; the package also ships a server we never run.
+command -v promtool >/dev/null || need+=(prometheus)
 # GnuPG decrypts OpenPGP audit exports; poppler-utils renders the PDF compliance report in its test.
 command -v gpg >/dev/null || need+=(gnupg)
 command -v pdftoppm >/dev/null || need+=(poppler-utils)
@@ -16,4 +18,8 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq >&2
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  if [[ " ${need[*]} " == *" prometheus "* ]]; then
+    $SUDO service prometheus stop >/dev/null 2>&1 || true
+    $SUDO update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
 fi

@@ -1,0 +1,9 @@
+export {
+  createMetrics,
+  type DecisionLabel,
+  GovMetrics,
+  type GovMetricsOptions,
+  metricLabel,
+  type OperationSample,
+} from './gov-metrics.js';
+export { CallTracer, type CallTracerOptions, type TracedOperation, WORKFLOW_ID_ATTRIBUTE } from './call-tracer.js';
