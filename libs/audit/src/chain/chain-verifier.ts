@@ -125,6 +125,8 @@ async function verifyTenant(
   );
   const wanted = new Set(signed.map((c) => c.seq));
   const hashAt = new Map<number, string>();
+  const signedHashes = new Set(signed.map((c) => c.hash));
+  const seqOfSignedHash = new Map<string, number>();
 
   // Every stored hash (16-hex-digit prefixes keep this small): tells "links elsewhere" from "links to nothing".
   const known = new Set<string>();
@@ -143,17 +145,22 @@ async function verifyTenant(
   for (const r of unchained) problem('inserted', `event ${r.id} is not part of the chain (no seq or hash)`);
 
   let prev: Link = { seq: start.seq - 1, hash: start.prevHash };
+  /** Highest seq looked at so far (also of events judged inserted): numbering is checked against it. */
+  let lastSeen = start.seq - 1;
   let events = 0;
   let cur: RawChainRow | undefined;
   const accept = (row: RawChainRow) => {
     const seq = Number(row.seq);
     prev = { seq, hash: row.hash ?? '' };
     if (wanted.has(seq)) hashAt.set(seq, prev.hash);
+    if (signedHashes.has(prev.hash)) seqOfSignedHash.set(prev.hash, seq);
   };
   const step = (row: RawChainRow, next: RawChainRow | undefined): boolean => {
     // Returns true when `next` was consumed as well (an adjacent swap).
     events += 1;
     const seq = Number(row.seq);
+    const before = lastSeen;
+    lastSeen = Math.max(lastSeen, seq);
     const stored = row.hash ?? '';
     const prevHash = row.prev_hash ?? '';
     if (chainHash(prevHash, recordFromRaw(row)) !== stored) {
@@ -164,11 +171,11 @@ async function verifyTenant(
         problem('inserted', `event seq ${seq} (${row.id}) was added: the next event links past it`, seq);
         return false;
       }
-      if (seq !== prev.seq + 1) {
+      if (seq !== before + 1) {
         problem(
           'gap',
-          `seq jumps from ${prev.seq} to ${seq} although no event is missing from the links`,
-          prev.seq + 1,
+          `seq jumps from ${before} to ${seq} although no event is missing from the links`,
+          before + 1,
           seq - 1,
         );
       }
@@ -179,10 +186,12 @@ async function verifyTenant(
       const nextSeq = Number(next.seq);
       problem('reordered', `events seq ${seq} and ${nextSeq} are swapped: their links run the other way`, seq, nextSeq);
       events += 1;
+      lastSeen = Math.max(lastSeen, nextSeq);
       if (chainHash(next.prev_hash ?? '', recordFromRaw(next)) !== next.hash) {
         problem('modified', `event seq ${nextSeq} (${next.id}) does not match its hash`, nextSeq);
       }
       accept(row);
+      prev = { seq: lastSeen, hash: stored };
       return true;
     }
     if (next && next.prev_hash === prev.hash) {
@@ -191,11 +200,11 @@ async function verifyTenant(
     }
     if (known.has(prevHash.slice(0, 16))) {
       problem('reordered', `event seq ${seq} (${row.id}) links to an event stored elsewhere in the chain`, seq);
-    } else if (seq > prev.seq + 1) {
+    } else if (seq > before + 1) {
       problem(
         'deleted',
-        `${seq - prev.seq - 1 === 1 ? `event seq ${prev.seq + 1} is` : `events seq ${prev.seq + 1}-${seq - 1} are`} missing: seq ${seq} links to an event that is not stored`,
-        prev.seq + 1,
+        `${seq - before - 1 === 1 ? `event seq ${before + 1} is` : `events seq ${before + 1}-${seq - 1} are`} missing: seq ${seq} links to an event that is not stored`,
+        before + 1,
         seq - 1,
       );
     } else {
@@ -227,8 +236,15 @@ async function verifyTenant(
   if (cur !== undefined) step(cur, undefined);
 
   const lastSeq = prev.seq;
+  const walkProblems = problems.filter((p) => p.kind !== 'bad signature');
+  /** A problem the walk found at or before `seq` already explains a mismatch there. */
+  const explained = (seq: number) => walkProblems.some((p) => p.seq === undefined || p.seq <= seq);
   if (head) {
-    if (lastSeq < head.seq) {
+    if (prev.hash === head.hash && lastSeq !== head.seq) {
+      if (!explained(lastSeq)) {
+        problem('gap', `the last event is numbered ${lastSeq} but the chain head says ${head.seq}`, lastSeq);
+      }
+    } else if (lastSeq < head.seq) {
       problem(
         'truncated tail',
         `the chain ends at seq ${lastSeq} but its head says ${head.seq}: the newest events are missing`,
@@ -255,11 +271,22 @@ async function verifyTenant(
         c.seq,
       );
     } else if (at !== c.hash) {
-      problem(
-        'modified',
-        `the chain up to seq ${c.seq} differs from the checkpoint signed at ${c.createdAt}: it was rewritten`,
-        c.seq,
-      );
+      const movedTo = seqOfSignedHash.get(c.hash);
+      if (explained(c.seq)) continue;
+      if (movedTo !== undefined) {
+        problem(
+          movedTo > c.seq ? 'inserted' : 'deleted',
+          `the event signed as seq ${c.seq} (checkpoint of ${c.createdAt}) is now at seq ${movedTo}: ` +
+            `${Math.abs(movedTo - c.seq)} event(s) ${movedTo > c.seq ? 'added' : 'removed'} before it`,
+          c.seq,
+        );
+      } else {
+        problem(
+          'modified',
+          `the chain up to seq ${c.seq} differs from the checkpoint signed at ${c.createdAt}: it was rewritten`,
+          c.seq,
+        );
+      }
     } else {
       lastSignedSeq = Math.max(lastSignedSeq ?? 0, c.seq);
     }
