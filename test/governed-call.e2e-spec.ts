@@ -7,18 +7,21 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type AuditStore, openAuditStore } from '@atom-gov/audit';
+import { type AuditEvent, type AuditStore, openAuditStore } from '@atom-gov/audit';
 import { loadConfig } from '@atom-gov/config';
 import { startGateway, type RunningGateway } from '@atom-gov/gateway';
 import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
 import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { startWorker, type RunningWorker } from '@atom-gov/worker';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { version as uuidVersion } from 'uuid';
 
 const require = createRequire(import.meta.url);
 const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const KEY = 'agk_dave_0123456789ab';
 const TENANT = `t-${randomUUID().slice(0, 8)}`;
+/** Progress cadence for this suite (the default is 5 s); the client's request timeout is shorter than the wait. */
+const PROGRESS_MS = 400;
 
 let dir: string;
 let audit: AuditStore;
@@ -45,6 +48,35 @@ beforeAll(async () => {
       on_timeout: deny
 `,
   );
+  // defer: the call answers at once with the operation id; the same call repeated once decided proceeds / hears why.
+  writeFileSync(
+    join(dir, 'defer.yaml'),
+    `policy:
+  name: sum_deferred
+  trigger:
+    mcp_server: everything
+    operation: get-sum
+  action:
+    require_approval:
+      approvers: [alice@company.com]
+      timeout: 5m
+      approval_mode: defer
+`,
+  );
+  writeFileSync(
+    join(dir, 'timeout.yaml'),
+    `policy:
+  name: env_needs_quick_answer
+  trigger:
+    mcp_server: everything
+    operation: get-env
+  action:
+    require_approval:
+      approvers: [alice@company.com]
+      timeout: 2s
+      on_timeout: deny
+`,
+  );
   writeFileSync(
     join(dir, 'mcp-governance.yaml'),
     `atom_gov:
@@ -63,13 +95,20 @@ beforeAll(async () => {
     - name: everything
       command: ${JSON.stringify(process.execPath)}
       args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [approval.yaml]
+  policy_files: [approval.yaml, defer.yaml, timeout.yaml]
 `,
   );
   const config = await loadConfig({ configPath: join(dir, 'mcp-governance.yaml'), dataDir: dir, env: { HOME: dir } });
   worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
   audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  gateway = await startGateway({ config, audit, temporalAddress: env.address, port: 0, logger: ['error'] });
+  gateway = await startGateway({
+    config,
+    audit,
+    temporalAddress: env.address,
+    port: 0,
+    logger: ['error'],
+    governedProgressEveryMs: PROGRESS_MS,
+  });
   gc = await GovernanceClient.connect({
     address: env.address,
     namespace: env.namespace,
@@ -86,8 +125,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function connect(): Promise<Client> {
-  const client = new Client({ name: 'governed-e2e', version: '1' });
+async function connect(era: 'legacy' | '2026-07-28' = 'legacy'): Promise<Client> {
+  const client = new Client(
+    { name: 'governed-e2e', version: '1' },
+    era === 'legacy' ? {} : { versionNegotiation: { mode: { pin: era } } },
+  );
   await client.connect(
     new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/everything`), {
       requestInit: { headers: { authorization: `Bearer ${KEY}` } },
@@ -99,13 +141,23 @@ async function connect(): Promise<Client> {
 
 /** The pending operation for this call (visibility is eventually consistent: poll until it is listed). */
 async function pendingFor(message: string): Promise<PendingOperation> {
-  const hash = argsHash({ message });
+  return pendingWith({ message });
+}
+
+async function pendingWith(args: Record<string, unknown>): Promise<PendingOperation> {
+  const hash = argsHash(args);
   for (;;) {
     const ops = await gc.listPending({ tenant: TENANT });
     const op = ops.find((o) => o.state.argsHash === hash);
     if (op && op.state.status === 'pending') return op;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The gateway's own audit records of an operation's requests (the workflow's records have uuid v5 ids). */
+async function gatewayRecords(operationId: string): Promise<AuditEvent[]> {
+  const events = await audit.query({ operationId, tenant: TENANT });
+  return events.filter((e) => uuidVersion(e.id) !== 5);
 }
 
 function text(result: unknown): string {
@@ -143,5 +195,114 @@ describe('governed call through the gateway (require_approval, 2 approvers)', ()
     expect(text(result)).toContain('bob@company.com');
     expect(text(result)).toContain('not during the freeze');
     expect(text(result)).toContain(op.operationId);
+    // The gateway's audit record of the refused call: governed, outcome denied (not ok).
+    expect(await gatewayRecords(op.operationId)).toEqual([
+      expect.objectContaining({ decision: 'governed', outcome: 'denied', target: 'echo', user: 'dave@company.com' }),
+    ]);
+  }, 60_000);
+});
+
+describe('the assistant while it waits', () => {
+  it.each(['legacy', '2026-07-28'] as const)(
+    'gets progress notifications that keep a short request timeout alive, then the result (%s)',
+    async (era) => {
+      const client = await connect(era);
+      const message = `deploy-progress-${era}`;
+      const seen: Array<{ progress: number; message?: string }> = [];
+      let notify: (() => void) | undefined;
+      const atLeast = (n: number) =>
+        new Promise<void>((resolve) => {
+          notify = () => {
+            if (seen.length >= n) resolve();
+          };
+          notify();
+        });
+      // A 1.5 s request timeout: without progress resetting it, the call would fail long before approval.
+      const call = client.callTool(
+        { name: 'echo', arguments: { message } },
+        {
+          timeout: 1500,
+          resetTimeoutOnProgress: true,
+          onprogress: (p) => {
+            seen.push({ progress: p.progress, ...(p.message !== undefined ? { message: p.message } : {}) });
+            notify?.();
+          },
+        },
+      );
+      const op = await pendingFor(message);
+      await atLeast(1);
+      expect(seen[0]?.message).toMatch(
+        new RegExp(`^waiting for approval: 0 of 2, expires in \\d+ min \\(operation ${op.operationId}\\)$`),
+      );
+      await gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+      // Waiting past the request timeout (10 notifications at 400 ms = 4 s > 1.5 s) keeps the request alive.
+      await atLeast(10);
+      expect(seen.some((p) => p.message?.startsWith('waiting for approval: 1 of 2'))).toBe(true);
+      await gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
+      const result = await call;
+      expect(text(result)).toBe(`Echo: ${message}`);
+      // Progress values increase strictly (an MCP requirement).
+      expect(seen.every((p, i) => i === 0 || p.progress > seen[i - 1]!.progress)).toBe(true);
+      expect(await gatewayRecords(op.operationId)).toEqual([
+        expect.objectContaining({ decision: 'governed', outcome: 'ok', target: 'echo' }),
+      ]);
+    },
+    60_000,
+  );
+
+  it('approval_mode defer: answers at once with the operation id; the repeated call proceeds once approved', async () => {
+    const client = await connect();
+    const args = { a: 2, b: 3 };
+    const first = await client.callTool({ name: 'get-sum', arguments: args });
+    expect(first.isError).not.toBe(true);
+    const op = await pendingWith(args);
+    expect(text(first)).toContain(op.operationId);
+    expect(text(first)).toMatch(/Repeat the same call once approved/);
+    // Repeated before a decision: still deferred, same operation (attached, approvers not asked twice).
+    expect(text(await client.callTool({ name: 'get-sum', arguments: args }))).toContain(op.operationId);
+    await gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+    const again = await client.callTool({ name: 'get-sum', arguments: args });
+    expect(again.isError).not.toBe(true);
+    expect(text(again)).toBe('The sum of 2 and 3 is 5.');
+    expect(await gc.result(op.operationId)).toMatchObject({
+      status: 'succeeded',
+      approvals: [{ approver: 'alice@company.com' }],
+    });
+    const records = await gatewayRecords(op.operationId);
+    expect(records.map((r) => r.outcome).sort()).toEqual(['ok', 'ok', 'ok']);
+  }, 60_000);
+
+  it('approval_mode defer: the repeated call after a rejection says who rejected and why', async () => {
+    const client = await connect();
+    const args = { a: 40, b: 2 };
+    await client.callTool({ name: 'get-sum', arguments: args });
+    const op = await pendingWith(args);
+    await gc.decide(op.operationId, {
+      approver: 'alice@company.com',
+      decision: 'reject',
+      reason: 'use the staging sum',
+      channel: 'cli',
+    });
+    const again = await client.callTool({ name: 'get-sum', arguments: args });
+    expect(again.isError).toBe(true);
+    expect(text(again)).toBe(
+      `Denied: rejected by alice@company.com: use the staging sum (operation ${op.operationId})`,
+    );
+    expect(await gc.result(op.operationId)).toMatchObject({ status: 'denied', decisionReason: 'rejected' });
+    const outcomes = (await gatewayRecords(op.operationId)).map((r) => r.outcome).sort();
+    expect(outcomes).toEqual(['denied', 'ok']);
+  }, 60_000);
+
+  it('an approval timeout says so, and is audited as a timeout', async () => {
+    const client = await connect();
+    const result = await client.callTool({ name: 'get-env', arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /^Denied: approval timed out: no decision within 2 s; denied by on_timeout: deny \(operation (op-[0-9a-f]{20})\)$/,
+    );
+    const operationId = /operation (op-[0-9a-f]{20})/.exec(text(result))![1]!;
+    expect(await gatewayRecords(operationId)).toEqual([
+      expect.objectContaining({ decision: 'governed', outcome: 'timeout', target: 'get-env' }),
+    ]);
   }, 60_000);
 });

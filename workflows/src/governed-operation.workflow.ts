@@ -95,6 +95,8 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     closed: false,
   };
   let outcome: OperationOutcome | undefined;
+  /** Some caller received the final decision through awaitDecision. */
+  let decisionDelivered = false;
   const background: Array<Promise<unknown>> = [];
   // JSON copy: handlers must not hand out the live object, and structuredClone is not a workflow-sandbox global.
   const snapshot = (): OperationState => JSON.parse(JSON.stringify(state)) as OperationState;
@@ -227,9 +229,12 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     },
   );
 
-  setHandler(awaitDecisionUpdate, async ({ maxWaitMs } = {}) => {
-    if (maxWaitMs === undefined) await condition(decided);
-    else await condition(decided, maxWaitMs);
+  setHandler(awaitDecisionUpdate, async ({ maxWaitMs, untilPending } = {}) => {
+    const ready = untilPending === true ? () => decided() || state.status === 'pending' : decided;
+    if (maxWaitMs === undefined) await condition(ready);
+    else await condition(ready, maxWaitMs);
+    // A deferred caller has now been told the decision (see the denial wait below).
+    if (decided()) decisionDelivered = true;
     return snapshot();
   });
 
@@ -321,6 +326,14 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     } else {
       await releaseAll();
       if (state.decisionReason === 'cancelled') publish('cancelled');
+      else if (input.approvalMode === 'defer' && !decisionDelivered) {
+        // A deferred caller learns the decision by repeating the call: stay open (reservation already released) so
+        // that call attaches here and hears who denied it, instead of starting a fresh request for approval.
+        await condition(
+          () => decisionDelivered,
+          input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode],
+        );
+      }
     }
   } catch (error) {
     if (!isCancellation(error)) throw error;

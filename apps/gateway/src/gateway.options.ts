@@ -8,4 +8,6 @@ export interface GatewayOptions {
   config: AtomGovConfig;
   temporalAddress: string;
   audit: AuditStore;
+  /** How often a caller waiting for approval gets a progress notification (default 5000 ms; tests shorten it). */
+  governedProgressEveryMs?: number;
 }

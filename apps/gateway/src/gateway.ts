@@ -24,7 +24,12 @@ export interface RunningGateway {
 export async function startGateway(opts: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = opts;
   const app = await NestFactory.create<NestExpressApplication>(
-    GatewayModule.forRoot({ config, temporalAddress: opts.temporalAddress, audit: opts.audit }),
+    GatewayModule.forRoot({
+      config,
+      temporalAddress: opts.temporalAddress,
+      audit: opts.audit,
+      ...(opts.governedProgressEveryMs !== undefined ? { governedProgressEveryMs: opts.governedProgressEveryMs } : {}),
+    }),
     {
       // The MCP controller reads raw bodies itself (size limits, JSON-RPC parsing by the MCP SDK).
       bodyParser: false,

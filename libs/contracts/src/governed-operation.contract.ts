@@ -247,8 +247,14 @@ export interface DecideInput {
 }
 
 export interface AwaitDecisionInput {
-  /** Return after this long even if undecided (defer mode, progress loops); unset: wait for the decision. */
+  /** Return after this long even if undecided (progress loops); unset: wait for the decision. */
   maxWaitMs?: number;
+  /**
+   * Also return as soon as the operation waits for approvers (quota reserved, requests sent): the first answer of
+   * a call, so the caller learns the operation id at once (defer mode, first progress message) while a quota-only
+   * operation still answers with its decision in the same round trip.
+   */
+  untilPending?: boolean;
 }
 
 /** Failure types (ApplicationFailure.type) of rejected updates: stable strings the edges translate. */

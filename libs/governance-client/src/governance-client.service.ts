@@ -178,7 +178,10 @@ export class GovernanceClient {
    * round trip (update-with-start), and waits for the decision up to `maxWaitMs` (unset: until decided; 0: return
    * at once, for defer mode). Throws Conflict when the running operation is for other arguments or another tenant.
    */
-  async startOrAttach(input: GovernedOperationInput, opts: { maxWaitMs?: number } = {}): Promise<OperationState> {
+  async startOrAttach(
+    input: GovernedOperationInput,
+    opts: { maxWaitMs?: number; untilPending?: boolean } = {},
+  ): Promise<OperationState> {
     const start = new WithStartWorkflowOperation(GOVERNED_OPERATION_WORKFLOW, {
       workflowId: input.operationId,
       taskQueue: this.taskQueue,
@@ -206,7 +209,12 @@ export class GovernanceClient {
     let state: OperationState;
     try {
       state = await this.client.workflow.executeUpdateWithStart(awaitDecisionUpdate, {
-        args: [opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}],
+        args: [
+          {
+            ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
+            ...(opts.untilPending ? { untilPending: true } : {}),
+          },
+        ],
         startWorkflowOperation: start,
       });
     } catch (error) {

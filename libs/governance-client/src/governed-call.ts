@@ -16,8 +16,31 @@ export interface GovernedCallOptions {
   /** Called while waiting (about every `progressEveryMs`), e.g. for MCP progress notifications. */
   onProgress?: (state: OperationState, text: string) => void;
   progressEveryMs?: number;
-  /** Usage to commit per quota resource, from the upstream result (default: what was reserved). */
-  usage?: (result: CallResult) => Record<string, number> | undefined;
+  /** Usage to commit per quota resource, from the upstream result and the call's duration (default: what was reserved). */
+  usage?: (result: CallResult, durationMs: number) => Record<string, number> | undefined;
+  /** Size of the forwarded request, for the outcome report (audit). */
+  requestBytes?: number;
+}
+
+/**
+ * What a call used, per quota resource: one API call, its duration as compute seconds, the result's size as bytes,
+ * and the cost units the upstream reported in `_meta` (`cost_units` or `costUnits`), when it did.
+ */
+export function measuredUsage(result: CallResult, durationMs: number): Record<string, number> {
+  const usage: Record<string, number> = {
+    api_calls: 1,
+    compute_seconds: Math.max(0, durationMs) / 1000,
+    bytes: resultBytes(result),
+  };
+  const meta = result._meta as Record<string, unknown> | undefined;
+  const cost = meta?.cost_units ?? meta?.costUnits;
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) usage.cost_units = cost;
+  return usage;
+}
+
+/** UTF-8 size of the result as it goes over the wire (JSON). */
+export function resultBytes(result: CallResult): number {
+  return Buffer.byteLength(JSON.stringify(result), 'utf8');
 }
 
 /** "waiting for approval: 1 of 2, expires in 54 min" */
@@ -71,8 +94,12 @@ export async function runGovernedCall(
   };
   let state: OperationState;
   try {
+    // First answer as soon as the operation waits for approvers (a quota-only call gets its decision here).
     state = await Promise.race([
-      gc.startOrAttach(input, { maxWaitMs: input.approvalMode === 'defer' ? 0 : every }),
+      gc.startOrAttach(input, {
+        untilPending: true,
+        ...(input.approvalMode === 'defer' ? {} : { maxWaitMs: every }),
+      }),
       abort,
     ]);
     while (state.decision === undefined) {
@@ -106,10 +133,13 @@ export async function runGovernedCall(
       .catch(() => undefined);
     throw error;
   }
-  const usage = opts.usage?.(result);
+  const durationMs = Date.now() - started;
+  const usage = opts.usage?.(result, durationMs);
   const final = await gc.reportOutcome(input.operationId, {
     status: result.isError === true ? 'failed' : 'succeeded',
-    durationMs: Date.now() - started,
+    durationMs,
+    responseBytes: resultBytes(result),
+    ...(opts.requestBytes !== undefined ? { requestBytes: opts.requestBytes } : {}),
     ...(usage ? { usage } : {}),
   });
   return { kind: 'forwarded', result, state: final };

@@ -10,7 +10,9 @@ export {
 } from './governance-client.service.js';
 export {
   denialText,
+  measuredUsage,
   progressText,
+  resultBytes,
   runGovernedCall,
   type CallResult,
   type GovernedCallOptions,

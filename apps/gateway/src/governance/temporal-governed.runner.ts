@@ -1,17 +1,19 @@
 // The governed path (approval / quota) on Temporal: provides GOVERNED_RUNNER for the governance interceptor.
 // One call = one governedOperation workflow with a deterministic id, so a retried call attaches to it.
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { opaqueUserRef, operationWorkflowId, type GovernedOperationInput, type QuotaParams } from '@atom-gov/contracts';
 import {
   argsHash,
   GovernanceClient,
   GovernanceError,
+  measuredUsage,
   operationRequestKey,
   runGovernedCall,
   type GovernedCallOutcome,
 } from '@atom-gov/governance-client';
-import { type Forward, type InterceptContext, type McpResult } from '@atom-gov/mcp';
+import { type Forward, type InterceptContext, type McpResult, type OperationAnnotations } from '@atom-gov/mcp';
 import { type Decision as PolicyDecision, type QuotaRequirement } from '@atom-gov/policy';
+import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
 import { TemporalClientService } from '../temporal/temporal-client.service.js';
 import { type GovernedRunner } from './governance.interceptor.js';
 
@@ -23,8 +25,18 @@ export class TemporalGovernedRunner implements GovernedRunner {
   private readonly logger = new Logger('GovernedRunner');
   private readonly gc: GovernanceClient;
 
-  constructor(@Inject(TemporalClientService) temporal: TemporalClientService) {
+  private readonly progressEveryMs: number | undefined;
+
+  constructor(
+    @Inject(TemporalClientService) temporal: TemporalClientService,
+    @Optional() @Inject(GATEWAY_OPTIONS) options?: GatewayOptions,
+  ) {
     this.gc = new GovernanceClient({ client: temporal.client, taskQueue: temporal.taskQueue });
+    this.progressEveryMs = options?.governedProgressEveryMs;
+  }
+
+  operationId(ctx: InterceptContext, decision: PolicyDecision, params: Record<string, unknown> | undefined): string {
+    return operationIdOf(ctx, decision, params);
   }
 
   async run(
@@ -39,8 +51,11 @@ export class TemporalGovernedRunner implements GovernedRunner {
     try {
       out = await runGovernedCall(this.gc, input, () => forward(params), {
         signal,
-        // libs/mcp's InterceptContext offers no progress-notification hook yet: log the waiting state instead.
-        onProgress: (_s, text) => this.logger.debug(text),
+        ...(this.progressEveryMs !== undefined ? { progressEveryMs: this.progressEveryMs } : {}),
+        // MCP progress notifications keep a waiting caller's request alive (no-op when it sent no progressToken).
+        onProgress: (_s, text) => ctx.progress?.(text),
+        usage: measuredUsage,
+        requestBytes: Buffer.byteLength(JSON.stringify(params ?? {}), 'utf8'),
       });
     } catch (error) {
       // Fail closed: Temporal unreachable means the call does not go ahead, with a clear reason.
@@ -48,18 +63,48 @@ export class TemporalGovernedRunner implements GovernedRunner {
       this.logger.error(`governed operation ${input.operationId}: ${error.message}`);
       const what = decision.governed?.approval ? 'requires approval' : 'requires a quota reservation';
       const text = `Denied by policy ${input.policy}: ${what}: the approval service is not available`;
+      annotate(ctx, { outcome: 'denied' });
       return { content: [{ type: 'text', text }], isError: true };
     }
     switch (out.kind) {
       case 'forwarded':
         return out.result as McpResult;
-      case 'denied':
+      case 'denied': {
+        const r = out.state.decisionReason;
+        annotate(ctx, {
+          outcome: r === 'timeout_deny' ? 'timeout' : r === 'cancelled' ? 'cancelled' : 'denied',
+        });
         return { content: [{ type: 'text', text: out.message }], isError: true };
+      }
       case 'deferred':
         // Not a failure: the caller is told the operation id and to repeat the call once approved.
+        annotate(ctx, { note: `deferred: operation ${input.operationId} waits for approval` });
         return { content: [{ type: 'text', text: out.message }], isError: false };
     }
   }
+}
+
+/** What the gateway's own audit record of this request says about the governed operation. */
+function annotate(
+  ctx: InterceptContext,
+  a: { outcome?: NonNullable<OperationAnnotations['outcome']>; note?: string },
+): void {
+  const annotations = (ctx.annotations ??= {});
+  if (a.outcome) annotations.outcome = a.outcome;
+  if (a.note) annotations.notes = [...(annotations.notes ?? []), a.note];
+}
+
+/** Deterministic: the same caller, call, arguments and policy version always map to the same operation. */
+function operationIdOf(ctx: InterceptContext, d: PolicyDecision, params: Record<string, unknown> | undefined): string {
+  const args = (params?.arguments as Record<string, unknown> | undefined) ?? {};
+  const requestKey = operationRequestKey({
+    user: ctx.user,
+    server: ctx.server,
+    tool: ctx.name ?? ctx.method,
+    argsHash: argsHash(args),
+    policyVersion: d.configVersion,
+  });
+  return operationWorkflowId(ctx.tenant, requestKey);
 }
 
 /** Maps the interceptor's view of a call and the policy decision onto the workflow's input. */
@@ -72,10 +117,10 @@ export function toOperationInput(
   const args = (params?.arguments as Record<string, unknown> | undefined) ?? {};
   const hash = argsHash(args);
   const policyVersion = d.configVersion;
-  const requestKey = operationRequestKey({ user: ctx.user, server: ctx.server, tool, argsHash: hash, policyVersion });
   const approval = d.governed?.approval;
+  const targets = d.obligations.alerts.targets.map((t) => t.uri);
   return {
-    operationId: operationWorkflowId(ctx.tenant, requestKey),
+    operationId: operationIdOf(ctx, d, params),
     tenant: ctx.tenant,
     requester: ctx.user,
     roles: [...ctx.roles],
@@ -96,17 +141,29 @@ export function toOperationInput(
             minApprovals: approval.minApprovals,
             timeoutMs: approval.timeoutMs,
             onTimeout: approval.onTimeout,
-            notify: [],
+            // The rules' `notification:` targets (slack://channel, addresses) hear about requests and decisions.
+            notify: targets,
+            ...(approval.escalation
+              ? {
+                  escalation: {
+                    afterMs: approval.escalation.afterMs,
+                    approvers: [...approval.escalation.approvers],
+                    notify: targets,
+                  },
+                }
+              : {}),
+            ...(approval.reminderEveryMs !== undefined ? { reminderEveryMs: approval.reminderEveryMs } : {}),
           },
         }
       : {}),
-    quotas: (d.governed?.quotas ?? []).map((q) => toQuotaParams(ctx, q)),
+    quotas: (d.governed?.quotas ?? []).map((q) => toQuotaParams(ctx, q, targets)),
     requestedAt: new Date().toISOString(),
-    approvalMode: 'wait',
+    // defer only means something when there is an approval to wait for.
+    approvalMode: approval?.approvalMode === 'defer' ? 'defer' : 'wait',
   };
 }
 
-function toQuotaParams(ctx: InterceptContext, q: QuotaRequirement): QuotaParams {
+function toQuotaParams(ctx: InterceptContext, q: QuotaRequirement, notify: string[]): QuotaParams {
   // Counter scope keys: never the user's name (often an address), the opaque per-tenant reference instead.
   const scopeKey =
     q.per === 'user'
@@ -126,6 +183,7 @@ function toQuotaParams(ctx: InterceptContext, q: QuotaRequirement): QuotaParams 
     reserve: 1,
     enforcement: q.enforcement,
     ...(q.alertThreshold !== undefined ? { alertThreshold: q.alertThreshold } : {}),
+    ...(notify.length > 0 ? { notify } : {}),
   };
 }
 
