@@ -65,6 +65,8 @@ describe('the seed configuration block', () => {
       encrypt: true,
       piiRedaction: true,
       retentionDays: 2555,
+      signingKey: join(home, 'data', 'audit-signing-key.pem'),
+      timeZone: 'UTC',
     });
     expect(config.tenants).toEqual({
       enabled: false,
@@ -370,7 +372,14 @@ describe('interpolation and paths', () => {
     expect(config.servers).toEqual([]);
     expect(config.rules).toEqual([]);
     expect(config.global).toEqual({ mode: 'proxy', audit: true, encryption: false, enforcement: 'hard' });
-    expect(config.audit).toEqual({ backend: 'database', encrypt: false, piiRedaction: true, retentionDays: 365 });
+    expect(config.audit).toEqual({
+      backend: 'database',
+      encrypt: false,
+      piiRedaction: true,
+      retentionDays: 365,
+      signingKey: join(dir, 'd', 'audit-signing-key.pem'),
+      timeZone: 'UTC',
+    });
     expect(config.gateway.maxBodyBytes).toBe(4 * 1024 * 1024);
     expect(config.levels.threshold.high_utilization).toBe(0.9);
   });

@@ -167,6 +167,19 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
 
   const costs = normaliseCosts(g.costs, { src: mainDoc, base: [...A, 'costs'], servers, issues });
 
+  const auditTimeZone = g.audit?.time_zone ?? 'UTC';
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: auditTimeZone });
+  } catch {
+    issues.push(
+      issueAt(
+        mainDoc,
+        [...A, 'audit', 'time_zone'],
+        `unknown time zone '${auditTimeZone}': expected an IANA name such as Europe/Paris or UTC`,
+      ),
+    );
+  }
+
   const host = opts.host ?? g.gateway?.host ?? '127.0.0.1';
   const port = opts.port ?? g.gateway?.port ?? 8700;
   const apiKeys = (g.gateway?.api_keys ?? []).map((k) => ({
@@ -266,6 +279,14 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
       encrypt: g.audit?.encrypt ?? g.global?.encryption ?? false,
       piiRedaction: g.audit?.pii_redaction ?? true,
       retentionDays: g.audit?.retention_days ?? 365,
+      signingKey:
+        g.audit?.signing_key !== undefined
+          ? toAbsolute(g.audit.signing_key, home, baseDir)
+          : resolve(rt.dataDir, 'audit-signing-key.pem'),
+      ...(g.audit?.checkpoint_file !== undefined
+        ? { checkpointFile: toAbsolute(g.audit.checkpoint_file, home, baseDir) }
+        : {}),
+      timeZone: auditTimeZone,
     },
     tenants: {
       enabled: g.tenants?.enabled ?? false,

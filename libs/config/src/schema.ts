@@ -314,6 +314,20 @@ const atomGovSchema = z.strictObject({
       encrypt: z.boolean().optional(),
       pii_redaction: z.boolean().optional(),
       retention_days: z.number().int().positive().optional(),
+      signing_key: z
+        .string()
+        .optional()
+        .meta({ description: 'Ed25519 private key (PEM) that signs audit checkpoints; generated when missing' }),
+      checkpoint_file: z
+        .string()
+        .optional()
+        .meta({
+          description: 'append-only JSONL copy of every signed checkpoint (put it where the writer cannot rewrite)',
+        }),
+      time_zone: z
+        .string()
+        .optional()
+        .meta({ description: 'IANA time zone of the daily retention cut-off (default UTC)' }),
     })
     .optional(),
   tenants: z

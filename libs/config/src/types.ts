@@ -347,7 +347,19 @@ export interface AtomGovConfig {
   rules: PolicyRule[];
   operationGroups: Record<string, string[]>;
   levels: LevelTable;
-  audit: { backend: string; trailFile?: string; encrypt: boolean; piiRedaction: boolean; retentionDays: number };
+  audit: {
+    backend: string;
+    trailFile?: string;
+    encrypt: boolean;
+    piiRedaction: boolean;
+    retentionDays: number;
+    /** Ed25519 checkpoint key (PEM); default <dataDir>/audit-signing-key.pem, generated on first use. */
+    signingKey: string;
+    /** Append-only JSONL mirror of the signed checkpoints. */
+    checkpointFile?: string;
+    /** IANA zone whose midnight is the retention cut-off (default UTC). */
+    timeZone: string;
+  };
   tenants: {
     enabled: boolean;
     isolation: 'strict' | 'shared';
