@@ -53,3 +53,24 @@ export {
   loadPublicKey,
   verifyCheckpoint,
 } from './chain/checkpoint-signer.js';
+export { loadMasterKey, type MasterKey, MasterKeyError, type MasterKeyOptions } from './crypto/master-key.js';
+export {
+  parseSealed,
+  SealedFieldError,
+  type TenantKeyInfo,
+  TenantKeyring,
+  type TenantKeyringOptions,
+} from './crypto/tenant-keyring.service.js';
+export { type AuditPrivacy, type AuditPrivacyOptions, openAuditPrivacy } from './privacy/audit-privacy.js';
+export { createPiiAuditRedactor } from './privacy/pii-audit-redactor.js';
+export {
+  type ConfiguredAuditStore,
+  type ConfiguredAuditStoreOptions,
+  openConfiguredAuditStore,
+} from './spool/open-configured-audit-store.js';
+export {
+  type SpoolControl,
+  type SpoolingAuditStore,
+  type SpoolingAuditStoreOptions,
+  withAuditSpool,
+} from './spool/spooling-audit-store.js';

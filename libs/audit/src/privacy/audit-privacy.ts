@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PiiScannerOptions } from '@atom-gov/pii';
@@ -32,6 +33,8 @@ export interface AuditPrivacy {
   /** Present when encryption is on (or, for readers, when a master key is available). */
   keyring?: TenantKeyring;
   redactor?: AuditRedactor;
+  /** Seals spooled events when encryption is on (derived from the master key: needs no database). */
+  spoolKey?: Buffer;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export async function openAuditPrivacy(opts: AuditPrivacyOptions): Promise<Audit
   const keyring = new TenantKeyring(dataSource, driver, master, opts);
   return {
     keyring,
+    spoolKey: Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), 'atom-gov/audit-spool/v1', 32)),
     ...(redactor ? { redactor } : {}),
     close: async () => {
       if (dataSource.isInitialized) await dataSource.destroy();
