@@ -3,7 +3,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { governanceMetrics } from '@atom-gov/gateway';
 import { CALLERS, server, startGoverned, text, type GovernedGateway } from './support/governance-gateway.js';
 
 let gw: GovernedGateway;
@@ -30,6 +29,14 @@ interface PolicyHealth {
   reloads: number;
   failedReloads: number;
   lastError?: { message: string };
+}
+
+/** The gateway's failed-reload counter, read from its Prometheus endpoint. */
+async function failedReloads(): Promise<number> {
+  const body = await (await fetch(`${gw.url}/metrics`)).text();
+  const m = /^atom_gov_policy_reloads_total\{result="failed"\} (\d+)$/m.exec(body);
+  if (!m) throw new Error(`no failed-reload counter in /metrics:\n${body.slice(0, 500)}`);
+  return Number(m[1]);
 }
 
 async function policyHealth(): Promise<PolicyHealth> {
@@ -90,13 +97,13 @@ describe('hot reload under load', () => {
         if (i % 5 === 0) {
           // Invalid: a YAML syntax error or an unknown action; the running policy must stay.
           // The reload counters (metrics) say when the rejected reload happened; /healthz is checked below.
-          const before = governanceMetrics.policyReloadFailures;
+          const before = await failedReloads();
           writePolicy(
             i % 10 === 0 ? 'policy: [unclosed\n' : `policy:\n  name: bad_${i}\n  action:\n    frobnicate: true\n`,
           );
           invalid++;
           const check = deadline(`the rejected reload of write ${i}`);
-          while (governanceMetrics.policyReloadFailures === before) {
+          while ((await failedReloads()) === before) {
             check();
             await new Promise((r) => setTimeout(r, 20));
           }

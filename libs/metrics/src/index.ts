@@ -7,3 +7,4 @@ export {
   type OperationSample,
 } from './gov-metrics.js';
 export { CallTracer, type CallTracerOptions, type TracedOperation, WORKFLOW_ID_ATTRIBUTE } from './call-tracer.js';
+export type { SpanExporter } from '@opentelemetry/sdk-trace-base';

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import * as approve from './approve.command.js';
 import * as audit from './audit.command.js';
+import * as auditVerify from './audit-verify.command.js';
 import * as gateway from './gateway.command.js';
 import * as init from './init.command.js';
+import * as metrics from './metrics.command.js';
 import * as pending from './pending.command.js';
 import * as policy from './policy.command.js';
 import * as proxy from './proxy.command.js';
@@ -15,6 +17,7 @@ import * as worker from './worker.command.js';
 /** Every command module exports `register(program)`; add new ones to this list. */
 const modules: Array<{ register(program: Command): void }> = [
   audit,
+  auditVerify,
   init,
   policy,
   proxy,
@@ -26,6 +29,7 @@ const modules: Array<{ register(program: Command): void }> = [
   reject,
   tools,
   slackbot,
+  metrics,
 ];
 
 export function registerCommands(program: Command): void {

@@ -22,7 +22,8 @@ import { createPinningService, type PinBlockedEvent, type PinningService } from 
 import { createPiiScanner, type PiiScanner, type PiiSummary } from '@atom-gov/pii';
 import { denialMessage, isLocalCaller, type Decision as PolicyDecision } from '@atom-gov/policy';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
-import { governanceMetrics as metrics } from './governance-metrics.js';
+import { GOV_METRICS, type GovMetrics } from './governance-metrics.js';
+import { metricLabel } from '@atom-gov/metrics';
 import { PolicyHolder, type PolicyGeneration } from './policy-holder.service.js';
 import { auditText, type AuditLevel } from './audit-summary.js';
 
@@ -70,6 +71,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   constructor(
     @Inject(PolicyHolder) private readonly holder: PolicyHolder,
     @Inject(GOVERNANCE_OPTIONS) private readonly options: GovernanceOptions,
+    @Inject(GOV_METRICS) private readonly metrics: GovMetrics,
     @Optional() @Inject(GOVERNED_RUNNER) private readonly governed?: GovernedRunner,
   ) {
     const { pinning } = options.config;
@@ -203,12 +205,12 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     annotations.configVersion = d.configVersion;
     annotations.auditLevel = d.obligations.auditLevel;
     for (const w of d.wouldDeny) {
-      metrics.wouldDeny++;
+      this.metrics.wouldDeny.inc({ tenant: ctx.tenant, server: ctx.server, tool: toolLabel(ctx), policy: w.rule });
       this.note(ctx, `would deny (${w.enforcement}) by policy ${w.rule}: ${w.reason}`);
       this.alert(ctx, d, 'would_deny', `would deny (${w.enforcement}): ${w.reason}`, w.rule);
     }
     if (d.effect === 'deny') {
-      metrics.decisions.deny++;
+      this.decided(ctx, 'deny');
       return this.denial(ctx, request, d);
     }
     if (d.obligations.pinCheck && ctx.name !== undefined) {
@@ -216,7 +218,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
         request.method === 'tools/call' ? 'tools' : request.method === 'prompts/get' ? 'prompts' : 'resources';
       const pin = this.pins.checkCall(ctx.server, kind, ctx.name);
       if (!pin.ok) {
-        metrics.decisions.deny++;
+        this.decided(ctx, 'deny');
         return { kind: 'deny', message: pin.message, policy: 'tool-pinning', rules: ['tool-pinning'] };
       }
     }
@@ -234,7 +236,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       // A value the scanner refuses to judge throws PiiScanError: the call fails (fail closed).
       const o = state.scanner.apply(result);
       if (o.summary.found) {
-        metrics.piiFindings += o.summary.total;
+        this.piiFound(ctx, o.summary, 'result', o.action);
         this.note(ctx, `pii in result: ${describePii(o.summary)} (${o.action})`);
         if (d.obligations.pii?.alertOnPii)
           this.alert(
@@ -245,7 +247,6 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
             d.obligations.pii.rules[0],
           );
         if (o.blocked) {
-          metrics.piiBlocked++;
           const message = `Denied by policy ${d.obligations.pii?.rules.join(', ')}: the result contains PII (${describePii(o.summary)})`;
           if (request.method === 'tools/call') return { content: [{ type: 'text', text: message }], isError: true };
           throw new Error(message);
@@ -284,15 +285,16 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     for (const o of d.obligations.rateLimits) {
       const r = await this.limits.check(o.spec, key);
       if (!r.allowed) {
-        metrics.rateLimited++;
-        metrics.decisions.deny++;
+        this.limitHit(ctx, o.rule, 'hard');
+        this.decided(ctx, 'deny');
         if (o.alertOnLimit)
           this.alert(ctx, d, 'rate_limit', `call denied: ${r.message ?? 'rate limit exceeded'}`, o.rule);
         const message = denialMessage(d, { obligation: o, message: r.message ?? 'rate limit exceeded' });
         return { kind: 'deny', message, policy: o.rule, rules: [o.rule] };
       }
       if (r.limitHit) {
-        metrics.wouldDeny++;
+        this.limitHit(ctx, o.rule, r.enforcement);
+        this.metrics.wouldDeny.inc({ tenant: ctx.tenant, server: ctx.server, tool: toolLabel(ctx), policy: o.rule });
         this.note(ctx, `would deny (${r.enforcement}) by policy ${o.rule}: ${r.message}`);
         if (o.alertOnLimit)
           this.alert(ctx, d, 'rate_limit', `limit exceeded (${r.enforcement}, allowed): ${r.message}`, o.rule);
@@ -310,13 +312,12 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     if (state.scanner && request.method !== 'resources/read' && params?.arguments !== undefined) {
       const o = state.scanner.apply(params.arguments);
       if (o.summary.found) {
-        metrics.piiFindings += o.summary.total;
+        this.piiFound(ctx, o.summary, 'arguments', o.action);
         this.note(ctx, `pii in arguments: ${describePii(o.summary)} (${o.action})`);
         if (pii?.alertOnPii)
           this.alert(ctx, d, 'pii', `PII in the arguments: ${describePii(o.summary)} (${o.action})`, pii.rules[0]);
         if (o.blocked) {
-          metrics.piiBlocked++;
-          metrics.decisions.deny++;
+          this.decided(ctx, 'deny');
           const message = `Denied by policy ${pii?.rules.join(', ')}: the arguments contain PII (${describePii(o.summary)}); remove it and call again`;
           return { kind: 'deny', message, ...base };
         }
@@ -330,7 +331,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
       if (text !== undefined) ctx.annotations!.argsSummary = text;
     }
     if (d.effect === 'governed') return this.governedDecision(ctx, d, params);
-    metrics.decisions.allow++;
+    this.decided(ctx, 'allow');
     if (params !== request.params) return { kind: 'transform', params: params ?? {}, ...base };
     return d.rules.length === 0 ? ALLOW : { kind: 'allow', ...base };
   }
@@ -344,7 +345,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     const runner = this.governed;
     if (!runner) {
       // Fail closed: without the approval service a governed call must not go ahead.
-      metrics.decisions.deny++;
+      this.decided(ctx, 'deny');
       const what = d.governed?.approval ? 'requires approval' : 'requires a quota reservation';
       return {
         kind: 'deny',
@@ -352,14 +353,22 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
         ...base,
       };
     }
-    metrics.decisions.governed++;
+    this.decided(ctx, 'governed');
     const operationId = runner.operationId?.(ctx, d, params);
     return {
       kind: 'governed',
-      run: (forward, signal) => runner.run(ctx, d, params, forward, signal),
+      run: (forward, signal) => this.pendingWhile(ctx, d, runner.run(ctx, d, params, forward, signal)),
       ...base,
       ...(operationId !== undefined ? { operationId } : {}),
     };
+  }
+
+  /** A governed call that needs approval counts as pending from its start until it finishes (either way). */
+  private pendingWhile(ctx: InterceptContext, d: PolicyDecision, run: Promise<McpResult>): Promise<McpResult> {
+    if (!d.governed?.approval) return run;
+    const labels = { tenant: ctx.tenant, server: ctx.server };
+    this.metrics.pendingApprovals.inc(labels);
+    return run.finally(() => this.metrics.pendingApprovals.dec(labels));
   }
 
   private scanner(opts: { kinds: string[]; action: string }): PiiScanner {
@@ -380,6 +389,28 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     return (v) => s.redactJson(v).value;
   }
 
+  private decided(ctx: InterceptContext, decision: 'allow' | 'deny' | 'governed'): void {
+    this.metrics.decision(ctx.tenant, ctx.server, ctx.name, decision);
+  }
+
+  private limitHit(ctx: InterceptContext, policy: string, enforcement: string): void {
+    this.metrics.rateLimitHits.inc({
+      tenant: ctx.tenant,
+      server: ctx.server,
+      tool: toolLabel(ctx),
+      policy,
+      enforcement,
+    });
+  }
+
+  private piiFound(ctx: InterceptContext, summary: PiiSummary, where: 'arguments' | 'result', action: string): void {
+    for (const [kind, n] of Object.entries(summary.counts))
+      this.metrics.piiDetections.inc(
+        { tenant: ctx.tenant, server: ctx.server, tool: toolLabel(ctx), kind, where, action },
+        n,
+      );
+  }
+
   private note(ctx: InterceptContext, text: string): void {
     const a = (ctx.annotations ??= {});
     (a.notes ??= []).push(text);
@@ -387,6 +418,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
 
   /** Never the user: alerts go to shared channels; the audit record (by operation) says who. */
   private alert(ctx: InterceptContext, d: PolicyDecision, kind: AlertKind, text: string, rule?: string): void {
+    this.metrics.alerts.inc({ kind });
     this.alerts.alert({
       kind,
       server: ctx.server,
@@ -400,6 +432,8 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
 
   /** A pin-blocked definition alerts every notification target of the rules that apply to its server. */
   private pinAlert(e: PinBlockedEvent): void {
+    this.metrics.pinBlocked.inc({ server: e.server, kind: e.kind });
+    this.metrics.alerts.inc({ kind: 'pin_blocked' });
     const targets: NotificationTarget[] = [];
     for (const r of this.holder.current.engine.rules) {
       if (r.servers !== null && !r.servers.has(e.server)) continue;
@@ -407,6 +441,11 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     }
     this.alerts.alert({ kind: 'pin_blocked', server: e.server, target: e.name, text: e.message, targets });
   }
+}
+
+/** The tool label of metrics: the target name, cut like every metric label. */
+function toolLabel(ctx: InterceptContext): string {
+  return metricLabel(ctx.name);
 }
 
 function describePii(s: PiiSummary): string {

@@ -8,7 +8,7 @@ import { loadConfig, type AtomGovConfig, type RuntimeOptions } from '@atom-gov/c
 import { compilePolicy, type PolicyEngine } from '@atom-gov/policy';
 import { selfTest } from '@atom-gov/pii';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
-import { governanceMetrics } from './governance-metrics.js';
+import { GOV_METRICS, type GovMetrics } from './governance-metrics.js';
 
 /** One immutable generation of the policy: a call keeps the generation it started with until it finishes. */
 export interface PolicyGeneration {
@@ -58,13 +58,16 @@ export class PolicyHolder implements OnModuleDestroy {
   private readonly runtime: RuntimeOptions;
   private readonly listeners = new Set<(gen: PolicyGeneration) => void>();
 
-  constructor(@Inject(GOVERNANCE_OPTIONS) private readonly options: GovernanceOptions) {
+  constructor(
+    @Inject(GOVERNANCE_OPTIONS) private readonly options: GovernanceOptions,
+    @Inject(GOV_METRICS) private readonly metrics: GovMetrics,
+  ) {
     const { config } = options;
     const engine = compilePolicy(config);
     checkPiiSelfTest(engine);
     this.gen = Object.freeze({ config, engine, loadedAt: new Date() });
     this.runtime = options.runtime ?? { configPath: config.configPath, dataDir: config.dataDir };
-    governanceMetrics.policyVersion = config.version;
+    metrics.setPolicyVersion(config.version);
     if (options.watch !== false) this.watchFiles(config);
   }
 
@@ -120,14 +123,14 @@ export class PolicyHolder implements OnModuleDestroy {
       this.gen = Object.freeze({ config, engine, loadedAt: new Date() });
       this.reloads++;
       this.lastError = undefined;
-      governanceMetrics.policyReloads++;
-      governanceMetrics.policyVersion = config.version;
+      this.metrics.policyReloads.inc({ result: 'ok' });
+      this.metrics.setPolicyVersion(config.version);
       this.logger.log(`policy reloaded: version ${config.version.slice(0, 12)} (${config.files.length} files)`);
       this.watchFiles(config); // policy_files globs may now match other files / directories
       for (const l of this.listeners) l(this.gen);
     } catch (error) {
       this.failedReloads++;
-      governanceMetrics.policyReloadFailures++;
+      this.metrics.policyReloads.inc({ result: 'failed' });
       const message = (error as Error).message;
       this.lastError = { message, at: new Date().toISOString() };
       this.logger.error(`policy reload failed, keeping version ${this.gen.config.version.slice(0, 12)}: ${message}`);

@@ -7,6 +7,15 @@ import { McpGateway, type Interceptor, type McpLogger, type OperationRecord } fr
 export const MCP_MODULE_OPTIONS = Symbol('MCP_MODULE_OPTIONS');
 /** The interceptor another module provides (the governance module: policy, limits, PII); default allow-all. */
 export const MCP_INTERCEPTOR = Symbol('MCP_INTERCEPTOR');
+/** Metrics and tracing of every operation record (the governance module provides it; optional). */
+export const OPERATION_OBSERVER = Symbol('OPERATION_OBSERVER');
+
+export interface OperationObserver {
+  gatewayStarted(gateway: McpGateway): void;
+  operation(record: OperationRecord): void;
+  /** Runs the audit append, timing it (audit write lag) and counting failures. */
+  audited<T>(append: () => Promise<T>): Promise<T>;
+}
 
 export interface McpModuleOptions {
   config: AtomGovConfig;
@@ -30,6 +39,7 @@ export class McpService implements BeforeApplicationShutdown {
   constructor(
     @Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions,
     @Optional() @Inject(MCP_INTERCEPTOR) injected?: Interceptor,
+    @Optional() @Inject(OPERATION_OBSERVER) observer?: OperationObserver,
   ) {
     const { config, audit } = options;
     const auditLevel = new Map(config.servers.map((s) => [s.name, s.auditLevel]));
@@ -42,12 +52,15 @@ export class McpService implements BeforeApplicationShutdown {
       allowedHosts: config.gateway.allowedHosts,
       allowedOrigins: config.gateway.allowedOrigins,
       onOperation: async (record) => {
+        observer?.operation(record);
         if (!config.global.audit) return;
         // Governed records carry their audit level (none: recorded without argument/result summaries).
         if (!record.annotations && auditLevel.get(record.server) === 'none') return;
-        await audit.append(toAuditEvent(record, config.version));
+        const event = toAuditEvent(record, config.version);
+        await (observer ? observer.audited(() => audit.append(event)) : audit.append(event));
       },
     });
+    observer?.gatewayStarted(this.gateway);
   }
 
   // Before Nest closes the HTTP server: open session streams would otherwise keep it from closing.

@@ -1,0 +1,141 @@
+// Metrics and traces through the real gateway: calls (allowed, rate-limited, PII-redacted) by the official SDK
+// client; GET /metrics is accepted by `promtool check metrics` (Debian's prometheus package) and carries the
+// series with tenant/server/tool/decision labels and never the user; `atom-gov metrics --format prometheus
+// --output FILE` writes the same text for node_exporter; one OpenTelemetry span per request reaches an in-memory
+// exporter registered through the global OpenTelemetry API (how a deployment configures an exporter).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { trace } from '@opentelemetry/api';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { metricsCommand } from '../apps/cli/src/commands/metrics.command.js';
+import { CALLERS, server, startGoverned, text, type GovernedGateway } from './support/governance-gateway.js';
+
+const { alice } = CALLERS;
+const exporter = new InMemorySpanExporter();
+const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+let gw: GovernedGateway;
+
+const POLICY = `policy:
+  name: research_rate_limit
+  trigger:
+    mcp_server: perplexity_mcp
+    operation: echo
+  action:
+    rate_limit:
+      limit: 100/hour
+      per: user
+      burst: 2
+---
+policy:
+  name: pii_redaction
+  trigger:
+    mcp_server: all
+    operation: all
+  action:
+    pii_detection:
+      enabled: true
+      redact: true
+      patterns: [email]
+`;
+
+function promtool(input: string): { status: number | null; out: string } {
+  const r = spawnSync('promtool', ['check', 'metrics'], { input, encoding: 'utf8' });
+  if (r.error) throw new Error(`promtool not runnable (apt-get install prometheus): ${r.error.message}`);
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+beforeAll(async () => {
+  trace.setGlobalTracerProvider(provider);
+  gw = await startGoverned(`  servers:\n${server('perplexity_mcp', 'everything')}  policy_files: [p.yaml]\n`, {
+    'p.yaml': POLICY,
+  });
+  const c = await gw.connect(alice, 'perplexity_mcp');
+  expect(text(await c.callTool({ name: 'echo', arguments: { message: 'to jane.doe@example.com' } }))).toContain(
+    '[REDACTED:email]',
+  );
+  expect((await c.callTool({ name: 'echo', arguments: { message: 'two' } })).isError).toBeFalsy();
+  expect((await c.callTool({ name: 'echo', arguments: { message: 'three' } })).isError).toBe(true);
+  expect(text(await c.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } }))).toContain('3');
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await provider.shutdown();
+  trace.disable();
+});
+
+describe('GET /metrics', () => {
+  it('is valid Prometheus text exposition with the governance series, labelled without the user', async () => {
+    const res = await fetch(`${gw.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const body = await res.text();
+    const check = promtool(body);
+    expect(check.out).toBe('');
+    expect(check.status).toBe(0);
+    const labels = 'tenant="acme",server="perplexity_mcp",tool="echo"';
+    expect(body).toContain(`atom_gov_calls_total{${labels},method="tools/call",decision="allow",outcome="ok"} 2`);
+    expect(body).toContain(`atom_gov_calls_total{${labels},method="tools/call",decision="deny",outcome="denied"} 1`);
+    expect(body).toContain(`atom_gov_policy_decisions_total{${labels},decision="deny"} 1`);
+    expect(body).toContain(
+      `atom_gov_rate_limit_hits_total{${labels},policy="research_rate_limit",enforcement="hard"} 1`,
+    );
+    expect(body).toContain(`atom_gov_pii_detections_total{${labels},kind="email",where="arguments",action="redact"} 1`);
+    expect(body).toMatch(
+      /^atom_gov_call_duration_seconds_count\{tenant="acme",server="perplexity_mcp",tool="get-sum",decision="allow"\} 1$/m,
+    );
+    expect(body).toContain('atom_gov_upstream_up{server="perplexity_mcp"} 1');
+    expect(body).toMatch(/^atom_gov_sessions_open [1-9]/m);
+    expect(body).toMatch(/^atom_gov_policy_info\{version="[0-9a-f]{64}"\} 1$/m);
+    // Every audited request timed its durable append.
+    const lag = /^atom_gov_audit_write_lag_seconds_count (\d+)$/m.exec(body);
+    expect(Number(lag?.[1])).toBeGreaterThanOrEqual(4);
+    expect(body).not.toContain('alice');
+    expect(body).not.toMatch(/\buser="/);
+  });
+});
+
+describe('atom-gov metrics --format prometheus', () => {
+  it('writes the textfile atomically for node_exporter, and promtool accepts it', async () => {
+    const file = join(gw.dir, 'mcp_metrics.prom');
+    await metricsCommand({ format: 'prometheus', url: gw.url, output: file }, () => {
+      throw new Error('nothing goes to stdout with --output');
+    });
+    const written = readFileSync(file, 'utf8');
+    expect(written).toContain('# TYPE atom_gov_calls_total counter');
+    expect(promtool(written).status).toBe(0);
+    expect(existsSync(`${file}.${process.pid}.tmp`)).toBe(false);
+    let out = '';
+    await metricsCommand({ url: gw.url }, (t) => (out += t));
+    expect(out).toContain('atom_gov_policy_decisions_total');
+  });
+
+  it('names the address and the fix when no gateway answers, and leaves the file alone', async () => {
+    const file = join(gw.dir, 'untouched.prom');
+    await expect(metricsCommand({ url: 'http://127.0.0.1:9', output: file }, () => {})).rejects.toThrow(
+      /cannot reach the gateway at http:\/\/127\.0\.0\.1:9\/metrics .*start it with 'atom-gov start', or pass --url/,
+    );
+    expect(existsSync(file)).toBe(false);
+    await expect(metricsCommand({ format: 'json', url: gw.url }, () => {})).rejects.toThrow(
+      "--format 'json' is not supported: use --format prometheus",
+    );
+  });
+});
+
+describe('OpenTelemetry', () => {
+  it('records one span per request with tenant/server/tool/decision attributes', () => {
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'tools/call perplexity_mcp');
+    expect(spans).toHaveLength(4);
+    const denied = spans.find((s) => s.attributes['atom_gov.decision'] === 'deny');
+    expect(denied?.attributes).toMatchObject({
+      'atom_gov.tenant': 'acme',
+      'atom_gov.server': 'perplexity_mcp',
+      'atom_gov.tool': 'echo',
+      'atom_gov.outcome': 'denied',
+      'atom_gov.policy': 'research_rate_limit',
+    });
+    for (const s of spans) expect(JSON.stringify(s.attributes)).not.toContain('alice');
+  });
+});
