@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { openAuditStore, openQuotaStore } from '@atom-gov/audit';
+import { auditChainOptions, openAuditStore, openQuotaStore } from '@atom-gov/audit';
 import { type AtomGovConfig } from '@atom-gov/config';
 import { SEARCH_ATTRIBUTES, type Notifier } from '@atom-gov/contracts';
 import { ensureSearchAttributes } from '@atom-gov/devserver';
@@ -50,7 +50,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         ...(opts.config.database.url ? { databaseUrl: opts.config.database.url } : {}),
         sqlitePath: opts.config.database.sqlitePath,
       };
-      const audit = await openAuditStore(db);
+      const audit = await openAuditStore({ ...db, ...auditChainOptions(opts.config.audit) });
       closers.push(() => audit.close());
       const quotas = await openQuotaStore(db);
       closers.push(() => quotas.close());

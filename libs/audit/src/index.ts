@@ -44,6 +44,7 @@ export {
   type VerifyReport,
 } from './chain/chain-verifier.js';
 export { type ChainHead, type PurgeResult } from './chain/chain-writer.js';
+export { type AuditChainConfig, auditChainOptions } from './chain/chain-options.js';
 export { type CheckpointOptions } from './chain/checkpointer.js';
 export {
   type Checkpoint,

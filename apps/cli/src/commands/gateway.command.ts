@@ -27,11 +27,15 @@ export function register(program: Command): void {
       const config = await loadRuntimeConfig(flags);
       const temporalAddress = requireTemporalAddress(config, 'gateway');
       await installTemporalRuntime();
-      const [{ openAuditStore }, { startGateway }] = await Promise.all([
+      const [{ openAuditStore, auditChainOptions }, { startGateway }] = await Promise.all([
         import('@atom-gov/audit'),
         import('@atom-gov/gateway'),
       ]);
-      const audit = await openAuditStore({ databaseUrl: config.database.url, sqlitePath: config.database.sqlitePath });
+      const audit = await openAuditStore({
+        databaseUrl: config.database.url,
+        sqlitePath: config.database.sqlitePath,
+        ...auditChainOptions(config.audit),
+      });
       const gateway = await startGateway({ config, temporalAddress, audit }).catch(async (error: Error) => {
         await audit.close();
         throw new CliError(`could not start the gateway: ${error.message}`);

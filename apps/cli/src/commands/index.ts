@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as approve from './approve.command.js';
 import * as audit from './audit.command.js';
 import * as auditVerify from './audit-verify.command.js';
+import * as auditVerify from './audit-verify.command.js';
 import * as gateway from './gateway.command.js';
 import * as init from './init.command.js';
 import * as metrics from './metrics.command.js';

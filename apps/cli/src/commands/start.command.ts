@@ -44,7 +44,7 @@ export async function startAll(flags: StartFlags): Promise<Started> {
   await installTemporalRuntime();
   const [
     { ensureTemporalCli, startDevServer },
-    { openAuditStore },
+    { openAuditStore, auditChainOptions },
     { startWorker },
     { startGateway },
     { createNotifiers },
@@ -91,7 +91,11 @@ export async function startAll(flags: StartFlags): Promise<Started> {
   }
   const address = temporalAddress;
   const audit = await step('audit store', () =>
-    openAuditStore({ databaseUrl: config.database.url, sqlitePath: config.database.sqlitePath }),
+    openAuditStore({
+      databaseUrl: config.database.url,
+      sqlitePath: config.database.sqlitePath,
+      ...auditChainOptions(config.audit),
+    }),
   );
   started.push({ name: 'audit store', stop: () => audit.close() });
   const worker = await step('worker', () =>
