@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditEventInput, createDataSource, openAuditStore } from '@atom-gov/audit';
+import { type AuditEventInput, createDataSource, openAuditStore, openConfiguredAuditStore } from '@atom-gov/audit';
 import { parse } from 'csv-parse/sync';
 import { CliError } from '../run-cli.js';
 import { type AuditOptions, auditCommand, formatAuditEvents, parseAuditOptions } from './audit.command.js';
@@ -49,6 +49,7 @@ describe('parseAuditOptions', () => {
     };
     expect(parseAuditOptions(opts, [], NOW)).toEqual({
       format: 'csv',
+      follow: false,
       query: {
         tenant: 'acme',
         user: 'bob',
@@ -241,5 +242,193 @@ describe('auditCommand without a database yet', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.each([
+  ['SQLite', false],
+  ['PostgreSQL', true],
+])('investigation flags on %s (encrypted, PII-redacted trail)', (_name, usePostgres) => {
+  const masterKey = randomBytes(32).toString('hex');
+  const env = { ...process.env, ATOM_GOV_MASTER_KEY: masterKey };
+  let dir: string;
+  let configPath: string;
+  let dbOpts: { databaseUrl?: string; sqlitePath: string };
+  let dropDatabase: (() => Promise<void>) | undefined;
+  const t0 = Date.now() - 10 * 60_000;
+  const hostile = "%' OR 1=1 --";
+  const e1 = event({
+    time: new Date(t0),
+    operationId: 'op-1',
+    target: 'read_file',
+    intent: 'quarterly report',
+    argsSummary: '{"path":"/secret/plans.txt","contact":"bob@example.com"}',
+  });
+  const e2 = event({
+    time: new Date(t0 + 1000),
+    operationId: 'op-1',
+    target: 'write_file',
+    outcome: 'denied',
+    intent: `evil ${hostile}`,
+  });
+  const e3 = event({
+    time: new Date(t0 + 2000),
+    tenant: 'globex',
+    target: 'read_file',
+    outcome: 'error',
+    errorMessage: 'disk full',
+  });
+  const pages = [0, 1, 2, 3, 4].map((i) => event({ time: new Date(t0 + 3000 + i), tenant: 'paged' }));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'atom-gov-audit-inv-'));
+    configPath = join(dir, 'mcp-governance.yaml');
+    let database = '';
+    dbOpts = { sqlitePath: join(dir, 'data', 'audit.sqlite') };
+    if (usePostgres) {
+      const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
+      if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
+      const name = `audit_inv_${randomUUID().replaceAll('-', '')}`;
+      const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
+      await admin.query(`CREATE DATABASE ${name}`);
+      dropDatabase = async () => {
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await admin.destroy();
+      };
+      const url = new URL(adminUrl);
+      url.pathname = `/${name}`;
+      dbOpts.databaseUrl = url.toString();
+      database = `  database:\n    url: ${dbOpts.databaseUrl}\n`;
+    }
+    writeFileSync(
+      configPath,
+      `atom_gov:\n  version: 1.0.0\n  servers: []\n  audit:\n    encrypt: true\n    pii_redaction: true\n${database}`,
+    );
+    const store = await openConfiguredAuditStore({
+      ...dbOpts,
+      dataDir: join(dir, 'data'),
+      encrypt: true,
+      piiRedaction: true,
+      masterKey,
+    });
+    for (const e of [e1, e2, e3, ...pages]) await store.append(e);
+    await store.close();
+  });
+
+  afterAll(async () => {
+    await dropDatabase?.();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function run(opts: AuditOptions): Promise<{ stdout: string; stderr: string; ids: string[] }> {
+    let stdout = '';
+    let stderr = '';
+    await auditCommand(
+      { config: configPath, dataDir: join(dir, 'data'), format: 'jsonl', ...opts },
+      [],
+      { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+      env,
+    );
+    const ids = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    return { stdout, stderr, ids };
+  }
+
+  it('filters by operation, tool and outcome', async () => {
+    expect((await run({ operation: 'op-1' })).ids).toEqual([e2.id, e1.id]);
+    expect((await run({ tool: 'read_file' })).ids).toEqual([e3.id, e1.id]);
+    expect((await run({ outcome: 'denied' })).ids).toEqual([e2.id]);
+    expect((await run({ tool: 'read_file', tenant: 'globex' })).ids).toEqual([e3.id]);
+  });
+
+  it('treats hostile input as data: no injection, LIKE wildcards are literal', async () => {
+    expect((await run({ tenant: hostile })).ids).toEqual([]);
+    expect((await run({ tool: "x' OR '1'='1" })).ids).toEqual([]);
+    expect((await run({ operation: "op-1' --" })).ids).toEqual([]);
+    expect((await run({ search: hostile })).ids).toEqual([e2.id]);
+    expect((await run({ search: '%' })).ids).toEqual([e2.id]);
+    expect((await run({ search: '_' })).ids).toEqual(expect.arrayContaining([e1.id, e2.id, e3.id]));
+    expect((await run({ search: 'DROP TABLE audit_events; --' })).ids).toEqual([]);
+    expect((await run({})).ids).toHaveLength(8);
+  });
+
+  it('searches plaintext fields only: sealed arguments are not searchable, the rest is case-insensitive', async () => {
+    expect((await run({ search: 'QUARTERLY' })).ids).toEqual([e1.id]);
+    expect((await run({ search: 'plans' })).ids).toEqual([]);
+    expect((await run({ search: 'enc:v1' })).ids).toEqual([]);
+  });
+
+  it('stores arguments redacted and sealed, and shows them decrypted with the master key', async () => {
+    const raw = await createDataSource(dbOpts).initialize();
+    const [row] = (await raw.query(`SELECT args_summary FROM audit_events WHERE id = '${e1.id}'`)) as Array<{
+      args_summary: string;
+    }>;
+    await raw.destroy();
+    expect(row?.args_summary).toMatch(/^enc:v1:k[0-9a-f]{16}:/);
+    const [shown] = (await run({ operation: 'op-1', outcome: 'ok' })).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argsSummary: string });
+    expect(shown?.argsSummary).toContain('/secret/plans.txt');
+    expect(shown?.argsSummary).not.toContain('bob@example.com');
+  });
+
+  it('pages with --cursor: every event once, in order', async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page += 1) {
+      const r = await run({ tenant: 'paged', limit: '2', ...(cursor ? { cursor } : {}) });
+      seen.push(...r.ids);
+      cursor = /--cursor (\S+)/.exec(r.stderr)?.[1];
+      if (!cursor) break;
+    }
+    expect(seen).toEqual([...pages].reverse().map((e) => e.id));
+    await expect(run({ cursor: 'not-a-cursor' })).rejects.toThrow(CliError);
+    await expect(run({ cursor: 'not-a-cursor' })).rejects.toThrow(/cursor is not one this command printed/);
+  });
+
+  it('--follow prints the latest events, then new ones as they are stored', async () => {
+    const stop = new AbortController();
+    let stdout = '';
+    const seen = new Promise<void>((resolve) => {
+      const following = auditCommand(
+        { config: configPath, dataDir: join(dir, 'data'), tenant: 'followed', follow: true, format: 'jsonl' },
+        [],
+        {
+          stdout: (t) => {
+            stdout += t;
+            if (stdout.includes(late.id)) resolve();
+          },
+          stderr: () => undefined,
+        },
+        env,
+        { signal: stop.signal, pollMs: 100 },
+      );
+      void following.catch(() => resolve());
+    });
+    const late = event({ time: new Date(), tenant: 'followed', target: 'tail_me' });
+    const writer = await openConfiguredAuditStore({
+      ...dbOpts,
+      dataDir: join(dir, 'data'),
+      encrypt: true,
+      piiRedaction: true,
+      masterKey,
+    });
+    await writer.append(late);
+    await writer.close();
+    await seen;
+    stop.abort();
+    expect(stdout).toContain('"target":"tail_me"');
+    expect(() => parseAuditOptions({ follow: true, format: 'json' })).toThrow(/--follow prints table or jsonl/);
+  });
+
+  it('rejects bad new flags with what would be accepted', () => {
+    expect(() => parseAuditOptions({ outcome: 'maybe' })).toThrow(
+      /--outcome 'maybe' is not one of: ok, error, denied, timeout, cancelled/,
+    );
+    expect(() => parseAuditOptions({ search: ' ' })).toThrow(/--search needs 1 to 200 characters/);
+    expect(() => parseAuditOptions({ operation: '' })).toThrow(/--operation needs a value/);
   });
 });

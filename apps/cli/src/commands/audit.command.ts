@@ -1,11 +1,14 @@
-// `atom-gov audit [--config FILE] [--server S] [--tenant T] [--user U] [--decision D] [--last 24h|--since TIME]
-//  [--until TIME] [--limit N] [--format table|json|jsonl|csv]`: queries the audit trail, newest first.
+// `atom-gov audit [--config FILE] [--server S] [--tenant T] [--user U] [--decision D] [--operation ID] [--tool T]
+//  [--outcome O] [--search TEXT] [--last 24h|--since TIME] [--until TIME] [--limit N] [--cursor C] [--follow]
+//  [--format table|json|jsonl|csv]`: queries the audit trail, newest first (or tails it with --follow).
 import { existsSync } from 'node:fs';
-import type { AuditDecision, AuditEvent, AuditQuery } from '@atom-gov/audit';
-import { ConfigError, formatIssues, loadConfig, parseDuration } from '@atom-gov/config';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AuditDecision, AuditEvent, AuditOutcome, AuditQuery, AuditStore } from '@atom-gov/audit';
+import { type AtomGovConfig, ConfigError, formatIssues, loadConfig, parseDuration } from '@atom-gov/config';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
+import { openAuditForConfig } from '../audit-access.js';
 import { CliError } from '../run-cli.js';
 
 // Kept here rather than imported so that loading the CLI does not load TypeORM for every other command;
@@ -13,6 +16,10 @@ import { CliError } from '../run-cli.js';
 const AUDIT_DECISIONS = ['allow', 'deny', 'governed', 'error'] as const satisfies readonly AuditDecision[];
 type MissingDecision = Exclude<AuditDecision, (typeof AUDIT_DECISIONS)[number]>;
 const _everyDecisionListed: [MissingDecision] extends [never] ? true : MissingDecision = true;
+const AUDIT_OUTCOMES = ['ok', 'error', 'denied', 'timeout', 'cancelled'] as const satisfies readonly AuditOutcome[];
+type MissingOutcome = Exclude<AuditOutcome, (typeof AUDIT_OUTCOMES)[number]>;
+const _everyOutcomeListed: [MissingOutcome] extends [never] ? true : MissingOutcome = true;
+const MAX_SEARCH = 200;
 
 export const AUDIT_FORMATS = ['table', 'json', 'jsonl', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -30,6 +37,12 @@ export interface AuditOptions {
   until?: string;
   limit?: string;
   format?: string;
+  operation?: string;
+  tool?: string;
+  outcome?: string;
+  search?: string;
+  cursor?: string;
+  follow?: boolean;
 }
 
 export interface AuditOutput {
@@ -45,14 +58,34 @@ export function parseAuditOptions(
   opts: AuditOptions,
   extraArgs: readonly string[] = [],
   now: Date = new Date(),
-): { query: AuditQuery; format: AuditFormat } {
+): { query: AuditQuery; format: AuditFormat; follow: boolean } {
   const query: AuditQuery = {};
-  for (const key of ['server', 'tenant', 'user'] as const) {
-    const value = opts[key];
+  // Values are only ever bound as query parameters, so any text is safe here; empty ones are mistakes.
+  for (const [flag, key] of [
+    ['server', 'server'],
+    ['tenant', 'tenant'],
+    ['user', 'user'],
+    ['operation', 'operationId'],
+    ['tool', 'target'],
+    ['cursor', 'cursor'],
+  ] as const) {
+    const value = opts[flag];
     if (value !== undefined) {
-      if (value.trim() === '') throw new CliError(`--${key} needs a value`, 2);
+      if (value.trim() === '') throw new CliError(`--${flag} needs a value`, 2);
       query[key] = value;
     }
+  }
+  if (opts.outcome !== undefined) {
+    if (!(AUDIT_OUTCOMES as readonly string[]).includes(opts.outcome)) {
+      throw new CliError(`--outcome '${opts.outcome}' is not one of: ${AUDIT_OUTCOMES.join(', ')}`, 2);
+    }
+    query.outcome = opts.outcome as AuditOutcome;
+  }
+  if (opts.search !== undefined) {
+    if (opts.search.trim() === '' || opts.search.length > MAX_SEARCH) {
+      throw new CliError(`--search needs 1 to ${MAX_SEARCH} characters of text`, 2);
+    }
+    query.text = opts.search;
   }
   if (opts.decision !== undefined) {
     if (!(AUDIT_DECISIONS as readonly string[]).includes(opts.decision)) {
@@ -85,6 +118,11 @@ export function parseAuditOptions(
   if (!(AUDIT_FORMATS as readonly string[]).includes(format)) {
     throw new CliError(`--format '${format}' is not one of: ${AUDIT_FORMATS.join(', ')}`, 2);
   }
+  const follow = opts.follow === true;
+  if (follow) {
+    if (format !== 'table' && format !== 'jsonl') throw new CliError('--follow prints table or jsonl lines', 2);
+    if (query.until || query.cursor) throw new CliError('--follow shows new events: drop --until and --cursor', 2);
+  }
   // `--last 3 days` leaves `days` over: say so rather than silently ignoring it.
   if (extraArgs.length > 0) {
     throw new CliError(
@@ -93,7 +131,7 @@ export function parseAuditOptions(
       2,
     );
   }
-  return { query, format: format as AuditFormat };
+  return { query, format: format as AuditFormat, follow };
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)?(Z|[+-]\d{2}:\d{2})?$/i;
@@ -217,17 +255,13 @@ function cell(value: string | undefined, max = 40): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-/** Loads the config, queries its audit store and prints the result. */
-export async function auditCommand(
-  opts: AuditOptions,
-  extraArgs: readonly string[],
-  out: AuditOutput,
+/** Loads the config with user-facing errors (shared by the audit subcommands). */
+export async function loadAuditConfig(
+  opts: Pick<AuditOptions, 'config' | 'dataDir'>,
   env?: Record<string, string | undefined>,
-): Promise<void> {
-  const { query, format } = parseAuditOptions(opts, extraArgs);
-  let config;
+): Promise<AtomGovConfig> {
   try {
-    config = await loadConfig({
+    return await loadConfig({
       ...(opts.config !== undefined ? { configPath: opts.config } : {}),
       ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
       ...(env ? { env } : {}),
@@ -237,20 +271,129 @@ export async function auditCommand(
       throw new CliError(`the configuration is not valid:\n${formatIssues(error.issues)}`);
     throw error;
   }
+}
+
+/** A store query whose bad input (e.g. a mangled cursor) is the user's mistake, not a crash. */
+export async function queryAudit(store: Pick<AuditStore, 'query'>, query: AuditQuery): Promise<AuditEvent[]> {
+  try {
+    return await store.query(query);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'AUDIT_EVENT_INVALID') {
+      throw new CliError((error as Error).message.replace(/^invalid audit query: /, ''), 2);
+    }
+    throw error;
+  }
+}
+
+export interface FollowOptions {
+  /** Stops following (Ctrl-C in the CLI; tests abort it). */
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/** Events can be stored a little after their time (long calls, spool replay): re-read this far back, skip seen ids. */
+const FOLLOW_LOOKBACK_MS = 120_000;
+
+/** Loads the config, queries its audit store and prints the result (or tails it with --follow). */
+export async function auditCommand(
+  opts: AuditOptions,
+  extraArgs: readonly string[],
+  out: AuditOutput,
+  env?: Record<string, string | undefined>,
+  followOpts: FollowOptions = {},
+): Promise<void> {
+  const { query, format, follow } = parseAuditOptions(opts, extraArgs);
+  const config = await loadAuditConfig(opts, env);
   const { url: databaseUrl, sqlitePath } = config.database;
   // A query must not create an empty database (e.g. under a mistyped --data-dir): nothing recorded yet is no events.
-  if (databaseUrl === undefined && !existsSync(sqlitePath)) {
+  if (databaseUrl === undefined && !existsSync(sqlitePath) && !follow) {
     out.stderr(`No audit database at ${sqlitePath} yet: events are recorded once the gateway handles calls.\n`);
     out.stdout(formatAuditEvents([], format));
     return;
   }
-  const { openAuditStore } = await import('@atom-gov/audit');
-  const store = await openAuditStore({ ...(databaseUrl !== undefined ? { databaseUrl } : {}), sqlitePath });
+  const store = await openAuditForConfig(config, { forReading: true, ...(env ? { env } : {}) });
   try {
-    out.stdout(formatAuditEvents(await store.query(query), format));
+    if (follow) {
+      await followAudit(store, query, format, out, followOpts);
+      return;
+    }
+    const events = await queryAudit(store, query);
+    out.stdout(formatAuditEvents(events, format));
+    const last = events.at(-1);
+    if (last && events.length === query.limit) {
+      out.stderr(`More events: repeat with --cursor ${encodeCursor(last)}\n`);
+    }
   } finally {
     await store.close();
   }
+}
+
+/** Same encoding as @atom-gov/audit's encodeAuditCursor (kept here so this module does not load TypeORM). */
+function encodeCursor(event: Pick<AuditEvent, 'time' | 'id'>): string {
+  return Buffer.from(JSON.stringify([event.time.toISOString(), event.id]), 'utf8').toString('base64url');
+}
+
+/** Prints the latest events oldest first, then every new one as it is stored, until the signal aborts. */
+async function followAudit(
+  store: Pick<AuditStore, 'query'>,
+  query: AuditQuery,
+  format: AuditFormat,
+  out: AuditOutput,
+  opts: FollowOptions,
+): Promise<void> {
+  const seen = new Map<string, number>();
+  const print = (events: AuditEvent[]) => {
+    for (const e of events) {
+      if (seen.has(e.id)) continue;
+      seen.set(e.id, e.time.getTime());
+      out.stdout(format === 'jsonl' ? `${JSON.stringify(e)}\n` : `${formatLine(e)}\n`);
+    }
+  };
+  const initial = await queryAudit(store, { ...query, order: 'desc' });
+  print(initial.reverse());
+  let newest = Math.max(Date.now(), ...initial.map((e) => e.time.getTime()));
+  const pollMs = opts.pollMs ?? 1000;
+  while (!opts.signal?.aborted) {
+    try {
+      await sleep(pollMs, undefined, opts.signal ? { signal: opts.signal } : {});
+    } catch {
+      return; // aborted
+    }
+    const since = new Date(Math.max(query.since?.getTime() ?? 0, newest - FOLLOW_LOOKBACK_MS));
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await queryAudit(store, {
+        ...query,
+        since,
+        order: 'asc',
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      print(page);
+      for (const e of page) newest = Math.max(newest, e.time.getTime());
+      const last = page.at(-1);
+      if (!last || page.length < (query.limit ?? DEFAULT_LIMIT)) break;
+      cursor = encodeCursor(last);
+    }
+    // Forget ids that fell out of the look-back window: memory stays bounded however long this runs.
+    for (const [id, time] of seen) if (time < newest - 2 * FOLLOW_LOOKBACK_MS) seen.delete(id);
+  }
+}
+
+/** One event per line for --follow (tab-separated columns of the table). */
+export function formatLine(e: AuditEvent): string {
+  return [
+    e.time.toISOString().replace('T', ' ').slice(0, 19),
+    cell(e.tenant),
+    cell(e.user),
+    cell(e.server),
+    cell(e.method),
+    cell(e.target),
+    e.decision,
+    e.outcome,
+    `${e.durationMs}ms`,
+    cell(e.policy),
+    cell(e.operationId, 60),
+  ].join('\t');
 }
 
 const processOutput: AuditOutput = {
@@ -274,6 +417,12 @@ export function register(program: Command): void {
     .option('--tenant <tenant>', 'only events of this tenant')
     .option('--user <user>', 'only events of this user')
     .option('--decision <decision>', `only this decision: ${AUDIT_DECISIONS.join(', ')}`)
+    .option('--operation <id>', 'only the events of this operation (see also: atom-gov audit show ID)')
+    .option('--tool <name>', 'only calls of this tool (or resource uri / prompt name)')
+    .option('--outcome <outcome>', `only this outcome: ${AUDIT_OUTCOMES.join(', ')}`)
+    .option('--search <text>', 'only events containing this text (any field that is not encrypted)')
+    .option('--cursor <cursor>', 'continue after the last page (the command prints the cursor when there is more)')
+    .option('--follow', 'keep printing new events as they are recorded (Ctrl-C to stop)')
     .option('--last <duration>', 'only the last period, e.g. 30m, 24h, 7d')
     .option('--since <time>', 'only events at or after this time (ISO 8601, UTC unless an offset is given)')
     .option('--until <time>', 'only events before this time (ISO 8601)')
@@ -281,6 +430,13 @@ export function register(program: Command): void {
     .option('--format <format>', `output format: ${AUDIT_FORMATS.join(', ')} (default table)`)
     .allowExcessArguments(true)
     .action(async (opts: AuditOptions, command: Command) => {
-      await auditCommand(opts, command.args, processOutput);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        await auditCommand(opts, command.args, processOutput, undefined, { signal: stop.signal });
+      } finally {
+        process.off('SIGINT', onSignal);
+      }
     });
 }

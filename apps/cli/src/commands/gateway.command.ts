@@ -2,6 +2,7 @@
 // Temporal cluster in temporal.address / TEMPORAL_ADDRESS; run `atom-gov worker` beside it.
 import type { AtomGovConfig } from '@atom-gov/config';
 import type { Command } from 'commander';
+import { openAuditForConfig } from '../audit-access.js';
 import { CliError } from '../run-cli.js';
 import { installTemporalRuntime, loadRuntimeConfig, log, runUntilSignal, type RuntimeFlags } from './runtime-parts.js';
 
@@ -27,14 +28,16 @@ export function register(program: Command): void {
       const config = await loadRuntimeConfig(flags);
       const temporalAddress = requireTemporalAddress(config, 'gateway');
       await installTemporalRuntime();
-      const [{ openAuditStore, auditChainOptions }, { startGateway }] = await Promise.all([
+      const [{ auditChainOptions }, { startGateway }] = await Promise.all([
         import('@atom-gov/audit'),
         import('@atom-gov/gateway'),
       ]);
-      const audit = await openAuditStore({
-        databaseUrl: config.database.url,
-        sqlitePath: config.database.sqlitePath,
-        ...auditChainOptions(config.audit),
+      // Redaction, encryption and the local spool (fast-path events survive a database outage) from the config.
+      const audit = await openAuditForConfig(config, {
+        spool: true,
+        onWarning: log,
+        onStateChange: (degraded, detail) => log(`audit store ${degraded ? 'degraded' : 'recovered'}: ${detail}`),
+        storeOptions: auditChainOptions(config.audit),
       });
       const gateway = await startGateway({ config, temporalAddress, audit }).catch(async (error: Error) => {
         await audit.close();

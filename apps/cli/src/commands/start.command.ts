@@ -8,6 +8,7 @@ import type { DevServer } from '@atom-gov/devserver';
 import type { RunningGateway } from '@atom-gov/gateway';
 import type { RunningWorker } from '@atom-gov/worker';
 import type { Command } from 'commander';
+import { openAuditForConfig } from '../audit-access.js';
 import { CliError } from '../run-cli.js';
 import {
   installTemporalRuntime,
@@ -44,7 +45,7 @@ export async function startAll(flags: StartFlags): Promise<Started> {
   await installTemporalRuntime();
   const [
     { ensureTemporalCli, startDevServer },
-    { openAuditStore, auditChainOptions },
+    { auditChainOptions },
     { startWorker },
     { startGateway },
     { createNotifiers },
@@ -91,10 +92,11 @@ export async function startAll(flags: StartFlags): Promise<Started> {
   }
   const address = temporalAddress;
   const audit = await step('audit store', () =>
-    openAuditStore({
-      databaseUrl: config.database.url,
-      sqlitePath: config.database.sqlitePath,
-      ...auditChainOptions(config.audit),
+    openAuditForConfig(config, {
+      spool: true,
+      onWarning: log,
+      onStateChange: (degraded, detail) => log(`audit store ${degraded ? 'degraded' : 'recovered'}: ${detail}`),
+      storeOptions: auditChainOptions(config.audit),
     }),
   );
   started.push({ name: 'audit store', stop: () => audit.close() });

@@ -43,7 +43,8 @@ export async function openAuditPrivacy(opts: AuditPrivacyOptions): Promise<Audit
   const redactor = opts.piiRedaction ? createPiiAuditRedactor(opts.pii) : undefined;
   const haveKey =
     Boolean(opts.masterKey) || Boolean(opts.masterKeyFile) || existsSync(join(opts.dataDir, MASTER_KEY_FILE));
-  if (!opts.encrypt && !(opts.forReading && haveKey)) {
+  // A reader never generates a key (nothing it could open was sealed under a key that does not exist yet).
+  if (opts.forReading ? !haveKey : !opts.encrypt) {
     return { ...(redactor ? { redactor } : {}), close: () => Promise.resolve() };
   }
   const master = loadMasterKey({

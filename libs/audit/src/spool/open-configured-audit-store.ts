@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type AuditStore, openAuditStore } from '../audit-store.service.js';
+import { type AuditStore, type AuditStoreOptions, openAuditStore } from '../audit-store.service.js';
 import { type AuditPrivacy, type AuditPrivacyOptions, openAuditPrivacy } from '../privacy/audit-privacy.js';
 import { type SpoolControl, withAuditSpool } from './spooling-audit-store.js';
 
@@ -10,6 +10,8 @@ export interface ConfiguredAuditStoreOptions extends AuditPrivacyOptions {
   spoolPath?: string;
   pingIntervalMs?: number;
   onStateChange?: (degraded: boolean, detail: string) => void;
+  /** Further store options (e.g. the chain's checkpoints from `auditChainOptions(config.audit)`). */
+  storeOptions?: Omit<AuditStoreOptions, 'databaseUrl' | 'sqlitePath' | 'cipher' | 'redactor'>;
 }
 
 /** isDegraded()/assertAvailable(): governed calls must refuse while the database is unavailable. */
@@ -27,6 +29,7 @@ export async function openConfiguredAuditStore(opts: ConfiguredAuditStoreOptions
   let inner: AuditStore;
   try {
     inner = await openAuditStore({
+      ...opts.storeOptions,
       ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
       sqlitePath: opts.sqlitePath,
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
