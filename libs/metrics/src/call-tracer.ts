@@ -51,6 +51,9 @@ export class CallTracer {
 
   /** Records a finished request as one span (start and end times taken from the record, not from now). */
   record(op: TracedOperation): void {
+    const span = this.tracer.startSpan(`${op.method} ${op.server}`, { kind: SpanKind.SERVER, startTime: op.start });
+    // Without an SDK the span is a no-op: skip building attributes on the hot path.
+    if (!span.isRecording()) return;
     const attributes: Attributes = {
       'atom_gov.tenant': op.tenant,
       'atom_gov.server': op.server,
@@ -68,11 +71,7 @@ export class CallTracer {
       attributes['atom_gov.operation_id'] = op.operationId;
       if (op.decision === 'governed' || op.governed) attributes[WORKFLOW_ID_ATTRIBUTE] = op.operationId;
     }
-    const span = this.tracer.startSpan(`${op.method} ${op.server}`, {
-      kind: SpanKind.SERVER,
-      startTime: op.start,
-      attributes,
-    });
+    span.setAttributes(attributes);
     if (op.outcome === 'error' || op.outcome === 'timeout')
       span.setStatus({ code: SpanStatusCode.ERROR, message: op.errorMessage ?? op.outcome });
     span.end(new Date(op.start.getTime() + op.durationMs));

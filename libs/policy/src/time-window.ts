@@ -39,14 +39,25 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * The last answer per zone, by UTC minute: zone offsets are whole minutes, so the wall-clock minute cannot change
+ * within one UTC minute, and formatToParts (the costly part, several µs) runs once a minute per zone, not per call.
+ */
+const lastByZone = new Map<string, { utcMinute: number; value: LocalTime }>();
+
 export function localTime(time: Date, timeZone: string): LocalTime {
+  const utcMinute = Math.floor(time.getTime() / 60_000);
+  const cached = lastByZone.get(timeZone);
+  if (cached && cached.utcMinute === utcMinute) return cached.value;
   const parts: Record<string, string> = {};
   for (const p of formatter(timeZone).formatToParts(time)) parts[p.type] = p.value;
-  return {
+  const value: LocalTime = Object.freeze({
     day: DAY_NAMES[parts.weekday ?? ''] ?? '',
     minute: Number(parts.hour) * 60 + Number(parts.minute),
     date: `${parts.year}-${parts.month}-${parts.day}`,
-  };
+  });
+  if (Number.isFinite(utcMinute)) lastByZone.set(timeZone, { utcMinute, value });
+  return value;
 }
 
 /** Whether `t` (already converted to the window's zone) lies inside the window. */
