@@ -1,11 +1,13 @@
 // Streams audit events into a JSON array, JSON Lines or CSV file, optionally OpenPGP-encrypted, without holding
 // the events in memory: events are serialised a page at a time and pulled by the file's write stream
 // (stream.pipeline), so a slow disk or the encryption slows the database reads instead of filling memory.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { AuditEvent } from '@atom-gov/audit';
 import { stringify } from 'csv-stringify/sync';
@@ -161,6 +163,35 @@ async function encryptingTransform(recipients: openpgp.PublicKey[]): Promise<Tra
   return Duplex.from({ writable: input, readable: output }) as unknown as Transform;
 }
 
+/**
+ * The operator's own key, as `gpg --default-recipient-self` would pick it: the first secret key in the GnuPG
+ * keyring (GNUPGHOME honoured). Undefined when gpg is not installed or holds no secret key. This is what makes the
+ * seed's bare `atom-gov export --encrypt --output audit.json.gpg` work: the operator can `gpg --decrypt` it.
+ */
+export async function readOwnGpgKey(): Promise<openpgp.PublicKey | undefined> {
+  const run = promisify(execFile);
+  let listing: string;
+  try {
+    listing = (await run('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { encoding: 'utf8' })).stdout;
+  } catch {
+    return undefined;
+  }
+  // `sec` record, then its `fpr` record: the primary key's fingerprint (field 10).
+  const lines = listing.split('\n');
+  const sec = lines.findIndex((l) => l.startsWith('sec:') && !/^sec:[rei]:/.test(l));
+  const fpr =
+    sec >= 0
+      ? lines
+          .slice(sec + 1)
+          .find((l) => l.startsWith('fpr:'))
+          ?.split(':')[9]
+      : undefined;
+  if (!fpr) return undefined;
+  const exported = await run('gpg', ['--batch', '--armor', '--export', fpr], { encoding: 'utf8' });
+  const keys = await parseRecipientKey(Buffer.from(exported.stdout), `GnuPG key ${fpr}`);
+  return keys;
+}
+
 /** Reads OpenPGP public keys (armored or binary) and checks that each can encrypt; errors name the file. */
 export async function readRecipientKeys(files: readonly string[]): Promise<openpgp.PublicKey[]> {
   const keys: openpgp.PublicKey[] = [];
@@ -174,28 +205,30 @@ export async function readRecipientKeys(files: readonly string[]): Promise<openp
           '(export one with `gpg --armor --export KEYID > key.asc`)',
       );
     }
-    let key: openpgp.Key;
-    try {
-      const text = data.toString('utf8');
-      key = text.includes('-----BEGIN PGP')
-        ? await openpgp.readKey({ armoredKey: text })
-        : await openpgp.readKey({ binaryKey: new Uint8Array(data) });
-    } catch (error) {
-      throw new ReportError(`${file} is not an OpenPGP public key: ${(error as Error).message}`);
-    }
-    if (key.isPrivate()) {
-      throw new ReportError(
-        `${file} holds a private key: give the recipient's public key (gpg --armor --export KEYID)`,
-      );
-    }
-    try {
-      await key.getEncryptionKey();
-    } catch (error) {
-      throw new ReportError(
-        `the key in ${file} cannot encrypt (${(error as Error).message}): is it expired or revoked?`,
-      );
-    }
-    keys.push(key as openpgp.PublicKey);
+    keys.push(await parseRecipientKey(data, file));
   }
   return keys;
+}
+
+async function parseRecipientKey(data: Buffer, label: string): Promise<openpgp.PublicKey> {
+  let key: openpgp.Key;
+  try {
+    const text = data.toString('utf8');
+    key = text.includes('-----BEGIN PGP')
+      ? await openpgp.readKey({ armoredKey: text })
+      : await openpgp.readKey({ binaryKey: new Uint8Array(data) });
+  } catch (error) {
+    throw new ReportError(`${label} is not an OpenPGP public key: ${(error as Error).message}`);
+  }
+  if (key.isPrivate()) {
+    throw new ReportError(`${label} holds a private key: give the recipient's public key (gpg --armor --export KEYID)`);
+  }
+  try {
+    await key.getEncryptionKey();
+  } catch (error) {
+    throw new ReportError(
+      `the key in ${label} cannot encrypt (${(error as Error).message}): is it expired or revoked?`,
+    );
+  }
+  return key as openpgp.PublicKey;
 }

@@ -16,6 +16,8 @@ interface Column {
   /** Share of the content width. */
   width: number;
   numeric?: boolean;
+  /** Text colour of a cell from its value (e.g. PASS green, FAIL red). */
+  colorOf?: (value: string) => string | undefined;
 }
 
 export async function renderPdf(r: ComplianceReport): Promise<Buffer> {
@@ -110,10 +112,11 @@ function table(doc: Doc, columns: Column[], rows: string[][], empty = 'None in t
     }
     let x = MARGIN;
     cells.forEach((c, i) => {
+      const color = header ? undefined : columns[i]!.colorOf?.(c);
       doc
-        .font(font)
+        .font(color ? BOLD : font)
         .fontSize(size)
-        .fillColor(COLORS.ink)
+        .fillColor(color ?? COLORS.ink)
         .text(c, x + pad, y + pad, { width: widths[i]! - pad * 2, align: columns[i]!.numeric ? 'right' : 'left' });
       x += widths[i]!;
     });
@@ -248,6 +251,16 @@ function statusBadge(doc: Doc, status: keyof typeof STATUS_LABEL, text: string):
   doc.moveDown(0.6);
 }
 
+const LABEL_TO_STATUS = Object.fromEntries(Object.entries(STATUS_LABEL).map(([k, v]) => [v, k])) as Record<
+  string,
+  keyof typeof STATUS_LABEL
+>;
+
+function statusColor(label: string): string | undefined {
+  const status = LABEL_TO_STATUS[label];
+  return status ? COLORS[status] : undefined;
+}
+
 function draw(doc: Doc, r: ComplianceReport): void {
   const s = SECTION_TITLES;
   // Cover block.
@@ -294,7 +307,7 @@ function draw(doc: Doc, r: ComplianceReport): void {
     [
       { title: 'Control', width: 0.14 },
       { title: 'Check', width: 0.26 },
-      { title: 'Status', width: 0.12 },
+      { title: 'Status', width: 0.12, colorOf: statusColor },
       { title: 'Evidence', width: 0.48 },
     ],
     r.findings.map((f) => [f.control, f.title, STATUS_LABEL[f.status], f.evidence]),

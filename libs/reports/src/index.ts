@@ -5,6 +5,7 @@ export {
   type ExportOptions,
   type ExportResult,
   exportAuditEvents,
+  readOwnGpgKey,
   readRecipientKeys,
 } from './audit-export.js';
 export { SECTION_TITLES } from './compliance-markdown.js';

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import * as approve from './approve.command.js';
 import * as audit from './audit.command.js';
+import * as complianceReport from './compliance-report.command.js';
+import * as costs from './costs.command.js';
+import * as exportCmd from './export.command.js';
 import * as auditVerify from './audit-verify.command.js';
 import * as auditVerify from './audit-verify.command.js';
 import * as gateway from './gateway.command.js';
@@ -30,6 +33,9 @@ const modules: Array<{ register(program: Command): void }> = [
   reject,
   tools,
   slackbot,
+  exportCmd,
+  complianceReport,
+  costs,
   metrics,
 ];
 
