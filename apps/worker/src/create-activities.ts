@@ -1,15 +1,22 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { type GovernedOperationActivities, type HealthActivities } from '@atom-gov/contracts';
+import {
+  type AuditRetentionActivities,
+  type GovernedOperationActivities,
+  type HealthActivities,
+} from '@atom-gov/contracts';
 import { createGovernedOperationActivities, type GovernedOperationDeps } from './governed-operation.activities.js';
 import { createHealthActivities, type HealthActivityDeps } from './health.activities.js';
+import { createRetentionActivities, type RetentionDeps } from './retention.activities.js';
 
 /** Everything activities may touch, injected so tests can hand in real services of their own. */
 export type ActivityDeps = HealthActivityDeps & {
   /** Stores and notifiers of governed operations; without them governed operations fail closed. */
   governance?: GovernedOperationDeps;
+  /** The audit store the daily retention purge works on; without it the purge fails (non-retryable). */
+  retention?: RetentionDeps;
 };
 
-export type Activities = HealthActivities & GovernedOperationActivities;
+export type Activities = HealthActivities & GovernedOperationActivities & AuditRetentionActivities;
 
 function notConfigured(): never {
   // Non-retryable: the workflow fails, and the gateway denies the call (fail closed).
@@ -31,5 +38,5 @@ export function createActivities(deps: ActivityDeps): Activities {
         recordAudit: async () => notConfigured(),
         notify: async () => notConfigured(),
       };
-  return { ...createHealthActivities(deps), ...governed };
+  return { ...createHealthActivities(deps), ...governed, ...createRetentionActivities(deps.retention) };
 }

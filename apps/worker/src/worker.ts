@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { auditChainOptions, openAuditStore, openQuotaStore } from '@atom-gov/audit';
 import { type AtomGovConfig } from '@atom-gov/config';
@@ -8,6 +9,8 @@ import { createActivities } from './create-activities.js';
 import { type GovernedOperationDeps } from './governed-operation.activities.js';
 import { NotifierRegistry } from './notifier-registry.js';
 import { cachedWorkflowBundle } from './workflow-bundle-cache.js';
+import { ensureRetentionSchedule } from './retention-schedule.js';
+import { type RetentionDeps } from './retention.activities.js';
 import { workflowsSource } from './workflows-source.js';
 
 export interface StartWorkerOptions {
@@ -21,6 +24,10 @@ export interface StartWorkerOptions {
   bundleCacheDir?: string;
   /** Stores and notifiers of governed operations; default: the config's database (audit + quota) and `notifiers`. */
   governance?: GovernedOperationDeps;
+  /** The audit store the daily retention purge works on; default: the worker's own audit store. */
+  retention?: RetentionDeps;
+  /** Create/update the daily audit retention schedule at start (default true). */
+  retentionSchedule?: boolean;
   /** Channels for approval requests and alerts (Slack, email, ...), when `governance` is not given. */
   notifiers?: readonly Notifier[];
 }
@@ -45,6 +52,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const closers: Array<() => Promise<void>> = [];
   try {
     let governance = opts.governance;
+    let retention = opts.retention;
     if (!governance) {
       const db = {
         ...(opts.config.database.url ? { databaseUrl: opts.config.database.url } : {}),
@@ -55,12 +63,23 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       const quotas = await openQuotaStore(db);
       closers.push(() => quotas.close());
       governance = { audit, quotas, notifiers: new NotifierRegistry(opts.notifiers ?? []) };
+      retention ??= { audit };
     }
     // Fail at start rather than on the first governed call: an unregistered search attribute makes the
     // workflow task fail forever.
     await ensureSearchAttributes(connection, namespace, SEARCH_ATTRIBUTES, {
       register: opts.registerSearchAttributes ?? true,
     });
+    if (opts.retentionSchedule ?? true) {
+      // Idempotent: every worker start creates the daily schedule or updates it to the current config.
+      await ensureRetentionSchedule(new Client({ connection, namespace }), {
+        taskQueue,
+        retentionDays: opts.config.audit.retentionDays,
+        timeZone: opts.config.audit.timeZone,
+      }).catch((error: Error) => {
+        throw new Error(`could not create the audit retention schedule: ${error.message}`, { cause: error });
+      });
+    }
     const source = workflowsSource();
     worker = await Worker.create({
       connection,
@@ -70,7 +89,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       ...(opts.bundleCacheDir && !source.fromSources
         ? { workflowBundle: await cachedWorkflowBundle(source, opts.bundleCacheDir) }
         : { workflowsPath: source.workflowsPath, bundlerOptions: { webpackConfigHook: source.webpackConfigHook } }),
-      activities: createActivities({ identity, taskQueue, startedAt: new Date(), governance }),
+      activities: createActivities({
+        identity,
+        taskQueue,
+        startedAt: new Date(),
+        governance,
+        ...(retention ? { retention } : {}),
+      }),
       // `atom-gov start` must stop within 10 s: in-flight activities get this long, then are cancelled.
       shutdownGraceTime: '3s',
       shutdownForceTime: '6s',

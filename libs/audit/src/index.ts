@@ -46,6 +46,7 @@ export {
 export { type ChainHead, type PurgeResult } from './chain/chain-writer.js';
 export { type AuditChainConfig, auditChainOptions } from './chain/chain-options.js';
 export { type CheckpointOptions } from './chain/checkpointer.js';
+export { retentionCutoff } from './chain/retention-cutoff.js';
 export {
   type Checkpoint,
   type CheckpointReason,

@@ -48,3 +48,11 @@ export {
   type ReserveQuotaResult,
   type Vote,
 } from './governed-operation.contract.js';
+export {
+  AUDIT_RETENTION_WORKFLOW,
+  auditRetentionScheduleId,
+  type AuditRetentionActivities,
+  type AuditRetentionActivityInput,
+  type AuditRetentionInput,
+  type AuditRetentionResult,
+} from './retention.contract.js';
