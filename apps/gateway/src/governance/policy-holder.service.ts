@@ -116,9 +116,6 @@ export class PolicyHolder implements OnModuleDestroy {
       }
       const engine = compilePolicy(config);
       checkPiiSelfTest(engine);
-      if (JSON.stringify(config.servers) !== JSON.stringify(this.gen.config.servers)) {
-        this.logger.warn('server definitions changed: policies are reloaded, server changes need a restart');
-      }
       // One assignment: every call that reads `current` from now on sees the whole new generation.
       this.gen = Object.freeze({ config, engine, loadedAt: new Date() });
       this.reloads++;

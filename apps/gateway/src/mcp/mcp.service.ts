@@ -10,6 +10,9 @@ export const MCP_INTERCEPTOR = Symbol('MCP_INTERCEPTOR');
 /** Metrics and tracing of every operation record (the governance module provides it; optional). */
 export const OPERATION_OBSERVER = Symbol('OPERATION_OBSERVER');
 
+/** Hot-reloadable server definitions (the governance module provides them; default: the config's, fixed). */
+export const MCP_SERVER_DEFINITIONS = Symbol('MCP_SERVER_DEFINITIONS');
+
 export interface OperationObserver {
   gatewayStarted(gateway: McpGateway): void;
   operation(record: OperationRecord): void;
@@ -40,11 +43,12 @@ export class McpService implements BeforeApplicationShutdown {
     @Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions,
     @Optional() @Inject(MCP_INTERCEPTOR) injected?: Interceptor,
     @Optional() @Inject(OPERATION_OBSERVER) observer?: OperationObserver,
+    @Optional() @Inject(MCP_SERVER_DEFINITIONS) definitions?: { servers: AtomGovConfig['servers'] },
   ) {
     const { config, audit } = options;
     const auditLevel = new Map(config.servers.map((s) => [s.name, s.auditLevel]));
     this.gateway = new McpGateway({
-      servers: config.servers,
+      servers: definitions?.servers ?? config.servers,
       interceptor: options.interceptor ?? injected,
       logger: options.logger ?? gatewayLogger,
       idleTimeoutMs: options.idleTimeoutMs,
