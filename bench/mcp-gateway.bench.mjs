@@ -53,7 +53,12 @@ function start(cmd, args, env = {}) {
   children.push(child);
   return child;
 }
-const firstLine = (child) => new Promise((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
+// A target that dies before printing its URL fails the run instead of leaving it waiting.
+const firstLine = (child) =>
+  new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`benchmark target exited with ${code} before printing its URL`)));
+  });
 
 /** CPU seconds (user + system) of a process from /proc. */
 function cpuSeconds(pid) {

@@ -18,6 +18,8 @@ let gateway: RunningGateway;
 let audit: AuditStore;
 let base: string;
 const clients: Client[] = [];
+/** Children of this process before the gateway started (the suite's shared services from global setup). */
+let servicePids = new Set<number>();
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'atom-gov-mcp-e2e-'));
@@ -42,6 +44,7 @@ beforeAll(async () => {
 `,
   );
   const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
+  servicePids = new Set(childPids());
   audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
   // Temporal is not needed for MCP forwarding; the gateway's Temporal connection is lazy.
   gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
@@ -62,7 +65,7 @@ function childPids(): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === process.pid && fields[0] !== 'Z') out.push(Number(d));
+      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && !servicePids.has(Number(d))) out.push(Number(d));
     } catch {
       // exited meanwhile
     }
@@ -155,6 +158,13 @@ describe('gateway /mcp/:server', () => {
     await gateway.close();
     const deadline = Date.now() + 5000;
     while (childPids().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(childPids()).toEqual([]);
+    const cmdline = (pid: number) => {
+      try {
+        return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')}`;
+      } catch {
+        return `${pid} (gone)`;
+      }
+    };
+    expect(childPids().map(cmdline)).toEqual([]);
   });
 });

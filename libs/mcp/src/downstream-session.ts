@@ -1,5 +1,6 @@
 // One assistant session: an SDK Server whose answers are the upstream's. Every request without a built-in
 // handler goes through `handle()`: interceptor decision, forward, list filtering, afterResult, operation record.
+import type { ServerResponse } from 'node:http';
 import {
   ProtocolError,
   Server,
@@ -19,6 +20,43 @@ import {
 } from './interceptor.js';
 import { passthroughResult, type HubSession, type UpstreamHub } from './upstream-hub.js';
 import type { CallerIdentity, McpLogger } from './types.js';
+
+interface FastExchange {
+  controller: AbortController;
+  /** Writes a message related to the request on its response (upgrading it to an SSE stream). */
+  write(message: unknown): void;
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' };
+
+/** Methods the SDK Server has no own handler for (they all reach `handle()`), so both paths answer alike. */
+const FAST_METHODS = new Set([
+  'tools/call',
+  'tools/list',
+  'resources/read',
+  'resources/list',
+  'resources/templates/list',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/get',
+  'prompts/list',
+  'completion/complete',
+  'logging/setLevel',
+  'ping',
+]);
+
+/** A well-formed JSON-RPC request for one of FAST_METHODS; anything unusual is left to the SDK's checks. */
+function isFastRequest(
+  body: unknown,
+): body is { jsonrpc: '2.0'; id: string | number; method: string; params?: Record<string, unknown> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const m = body as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0' || typeof m.method !== 'string' || !FAST_METHODS.has(m.method)) return false;
+  if (typeof m.id !== 'string' && !(typeof m.id === 'number' && Number.isSafeInteger(m.id))) return false;
+  if ('result' in m || 'error' in m) return false;
+  const p = m.params;
+  return p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p));
+}
 
 /** JSON-RPC error code for requests a policy denied (application-defined range). */
 export const POLICY_DENIED = -32003;
@@ -57,6 +95,8 @@ export class DownstreamSession implements HubSession {
   private closed = false;
   lastActivity = Date.now();
   private active = 0;
+  /** Requests the fast path is serving, by the caller's id. */
+  private readonly fast = new Map<string | number, FastExchange>();
 
   constructor(
     readonly hub: UpstreamHub,
@@ -94,8 +134,86 @@ export class DownstreamSession implements HubSession {
     return this.active > 0;
   }
 
-  connect(transport: Transport): Promise<void> {
-    return this.server.connect(transport);
+  async connect(transport: Transport): Promise<void> {
+    await this.server.connect(transport);
+    // What the SDK Server sends in relation to a request served by the fast path (a sampling request, a log line
+    // for it) goes on that request's own response stream, as it would for a request the SDK transport served.
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      const related = options?.relatedRequestId;
+      const exchange = related === undefined ? undefined : this.fast.get(related);
+      if (!exchange) return send(message, options);
+      exchange.write(message);
+      return Promise.resolve();
+    };
+  }
+
+  /**
+   * The fast path for a plain request of an established session: no SDK Server or transport objects, the same
+   * decision, forwarding, audit and answer as `handle()` gives the SDK path. Returns false (nothing written) for
+   * anything else, which then takes the SDK path.
+   */
+  serveFast(body: unknown, res: ServerResponse): boolean {
+    if (!isFastRequest(body) || this.fast.has(body.id) || this.closed) return false;
+    const controller = new AbortController();
+    let sse = false;
+    const headers = { 'mcp-session-id': this.opts.id };
+    const exchange: FastExchange = {
+      controller,
+      write: (message) => {
+        if (res.writableEnded) return;
+        if (!sse) {
+          sse = true;
+          res.writeHead(200, { ...headers, ...SSE_HEADERS });
+        }
+        res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      },
+    };
+    this.fast.set(body.id, exchange);
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort(new Error('the client disconnected'));
+    });
+    const notify = (n: Notification) => {
+      exchange.write({ jsonrpc: '2.0', ...n });
+      return Promise.resolve();
+    };
+    const answer = (message: Record<string, unknown>) => {
+      if (res.writableEnded) return;
+      const text = JSON.stringify(message);
+      if (sse) res.end(`event: message\ndata: ${text}\n\n`);
+      else res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(text);
+    };
+    this.handle(body as JSONRPCRequest, controller.signal, notify)
+      .then(
+        (result) => answer({ jsonrpc: '2.0', id: body.id, result }),
+        (error: unknown) => {
+          // A cancelled request gets no response (as the SDK Server does); the stream just ends.
+          if (controller.signal.aborted) {
+            if (!res.headersSent) res.writeHead(200, { ...headers, ...SSE_HEADERS });
+            return void res.end();
+          }
+          const e = error as { code?: unknown; message?: string; data?: unknown };
+          const code = Number.isSafeInteger(e.code) ? (e.code as number) : -32603;
+          answer({
+            jsonrpc: '2.0',
+            id: body.id,
+            error: { code, message: e.message ?? 'Internal error', ...(e.data !== undefined ? { data: e.data } : {}) },
+          });
+        },
+      )
+      .finally(() => this.fast.delete(body.id));
+    return true;
+  }
+
+  /** A `notifications/cancelled` for a request the fast path is serving; false when it is not one of ours. */
+  cancelFast(body: unknown): boolean {
+    const m = body as { method?: unknown; params?: { requestId?: unknown; reason?: unknown } } | null;
+    if (m?.method !== 'notifications/cancelled' || 'id' in (m as object)) return false;
+    const id = m.params?.requestId;
+    const exchange = typeof id === 'string' || typeof id === 'number' ? this.fast.get(id) : undefined;
+    if (!exchange) return false;
+    exchange.controller.abort(new Error(String(m.params?.reason ?? 'cancelled by the client')));
+    return true;
   }
 
   private context(method: string, params: Record<string, unknown> | undefined): InterceptContext {

@@ -138,7 +138,13 @@ export class McpGateway {
           throw new HttpError(404, -32001, 'Session not found');
         }
         entry.session.lastActivity = Date.now();
-        await entry.transport.handleRequest(req, res, req.method === 'POST' ? await this.body(req, opts) : undefined);
+        if (req.method !== 'POST') return await entry.transport.handleRequest(req, res, undefined);
+        const body = await this.body(req, opts);
+        if (fastHeaders(req)) {
+          if (entry.session.serveFast(body, res)) return;
+          if (entry.session.cancelFast(body)) return void res.writeHead(202).end();
+        }
+        await entry.transport.handleRequest(req, res, body);
         return;
       }
       if (req.method !== 'POST') throw new HttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -553,6 +559,21 @@ export class McpGateway {
     );
     await Promise.all([...this.launched.values()].map((l) => l.stop()));
   }
+}
+
+const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05']);
+
+/** Headers the SDK transport would accept without comment; anything else goes to it for the precise error. */
+function fastHeaders(req: IncomingMessage): boolean {
+  const accept = header(req, 'accept') ?? '';
+  const type = header(req, 'content-type') ?? '';
+  const version = header(req, 'mcp-protocol-version');
+  return (
+    accept.includes('application/json') &&
+    accept.includes('text/event-stream') &&
+    type.includes('application/json') &&
+    (version === undefined || LEGACY_VERSIONS.has(version))
+  );
 }
 
 function requestMethod(body: unknown): string {

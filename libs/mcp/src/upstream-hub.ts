@@ -10,12 +10,14 @@ import {
   StreamableHTTPClientTransport,
   type ClientCapabilities,
   type Implementation,
+  type JSONRPCMessage,
   type JSONRPCRequest,
   type Notification,
   type ServerCapabilities,
   type StandardSchemaV1,
   type Transport,
 } from '@modelcontextprotocol/client';
+import { HttpRawChannel, TransportRawChannel, type RawChannel } from './raw-upstream.js';
 import { StdioProcessTransport } from './stdio-process.transport.js';
 import type { McpResult } from './interceptor.js';
 import type { McpLogger, UpstreamServerConfig } from './types.js';
@@ -70,6 +72,10 @@ export class UpstreamHub {
   private readonly inFlight: InFlight[] = [];
   private readonly progressRoutes = new Map<string, (progress: Record<string, unknown>) => void>();
   private progressSeq = 0;
+  /** Upstream ids of forwarded requests: far above the SDK Client's own counter, so they never collide. */
+  private requestSeq = 2 ** 31;
+  /** The fast path (raw JSON-RPC on the Client's connection); undefined: forward through the SDK Client. */
+  private raw?: RawChannel;
   private closed = false;
   /** Pooled hubs (2026-07-28 stateless requests) outlive their per-request sessions; the idle reaper closes them. */
   keepOpen = false;
@@ -102,7 +108,34 @@ export class UpstreamHub {
       await transport.close().catch(() => {});
       throw new Error(`cannot connect to upstream '${server.name}': ${(error as Error).message}`, { cause: error });
     }
+    hub.raw = hub.rawChannel(server, opts.url);
     return hub;
+  }
+
+  /**
+   * The fast path is used for 2025-era upstreams on stdio or Streamable HTTP (a 2026-07-28 upstream needs the
+   * per-request envelope the Client adds; legacy SSE is rare enough to keep on the Client).
+   */
+  private rawChannel(server: UpstreamServerConfig, url: string | undefined): RawChannel | undefined {
+    const version = this.client.getNegotiatedProtocolVersion?.() ?? '';
+    if (!version.startsWith('2024') && !version.startsWith('2025')) return undefined;
+    const sdk = this.transport.onmessage;
+    if (!sdk) return undefined;
+    const deliver = (message: JSONRPCMessage) => {
+      // Progress is routed here, synchronously, so each step is delivered before the response that follows it.
+      if ('method' in message && message.method === 'notifications/progress' && !('id' in message)) {
+        const token = (message.params as { progressToken?: unknown } | undefined)?.progressToken;
+        if (typeof token === 'string' && this.progressRoutes.has(token))
+          return this.routeProgress(message.params as Record<string, unknown>);
+      }
+      sdk.call(this.transport, message);
+    };
+    if (this.transport instanceof StdioProcessTransport) return new TransportRawChannel(this.transport, deliver);
+    if (this.transport instanceof StreamableHTTPClientTransport) {
+      const target = url ?? server.url;
+      if (target) return new HttpRawChannel(new URL(target), server.headers, this.transport, deliver, server.name);
+    }
+    return undefined;
   }
 
   get serverInfo(): Implementation {
@@ -165,8 +198,13 @@ export class UpstreamHub {
       upstreamRequest = { method: request.method, params: { ...request.params, _meta: meta } };
     }
     try {
+      const signal = AbortSignal.any([options.signal, idle.signal]);
+      if (this.raw) {
+        const message = { jsonrpc: '2.0' as const, id: ++this.requestSeq, ...upstreamRequest };
+        return await this.raw.request(message as JSONRPCRequest, signal);
+      }
       return await this.client.request(upstreamRequest as never, passthroughResult, {
-        signal: AbortSignal.any([options.signal, idle.signal]),
+        signal,
         timeout: 0x7fffffff, // our inactivity timer above is the limit
       });
     } catch (error) {
@@ -229,6 +267,7 @@ export class UpstreamHub {
     this.closed = true;
     this.logger.warn(`upstream '${this.name}' connection closed`, { server: this.name });
     this.inFlight.length = 0;
+    this.raw?.fail(new ProtocolError(-32000, 'Connection closed'));
     for (const s of [...this.sessions]) s.upstreamClosed();
     this.onclose?.();
   }
@@ -237,6 +276,7 @@ export class UpstreamHub {
     if (this.closed) return;
     this.closed = true;
     this.onclose?.();
+    await this.raw?.close();
     await this.client.close().catch(() => {});
     await this.transport.close().catch(() => {});
   }
