@@ -136,6 +136,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
             configVersion: this.holder.current.config.version,
             outcome: 'denied',
             errorMessage: `instructions withheld: ${r.message}`,
+            notes: ['instructions withheld by pinning'],
             durationMs: 0,
             requestBytes: 0,
             responseBytes: 0,

@@ -87,8 +87,9 @@ export function toAuditEvent(r: OperationRecord, configVersion: string) {
     rules: r.rules,
     configVersion: r.annotations?.configVersion ?? configVersion,
     outcome: r.outcome,
-    // Shadow-mode would-be denials, soft limit hits and PII findings (kinds only) ride along as notes.
-    errorMessage: [r.errorMessage, ...(r.annotations?.notes ?? [])].filter(Boolean).join('; ') || undefined,
+    errorMessage: r.errorMessage,
+    // Shadow-mode would-be denials, soft limit hits and PII findings (kinds only).
+    ...(r.annotations?.notes?.length ? { notes: [...r.annotations.notes] } : {}),
     argsSummary: r.annotations?.argsSummary,
     resultSummary: r.annotations?.resultSummary,
     durationMs: Math.round(r.durationMs * 1000) / 1000,
