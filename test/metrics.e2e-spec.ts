@@ -5,6 +5,8 @@
 // exporter registered through the global OpenTelemetry API (how a deployment configures an exporter).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { trace } from '@opentelemetry/api';
@@ -114,8 +116,13 @@ describe('atom-gov metrics --format prometheus', () => {
 
   it('names the address and the fix when no gateway answers, and leaves the file alone', async () => {
     const file = join(gw.dir, 'untouched.prom');
-    await expect(metricsCommand({ url: 'http://127.0.0.1:9', output: file }, () => {})).rejects.toThrow(
-      /cannot reach the gateway at http:\/\/127\.0\.0\.1:9\/metrics .*start it with 'atom-gov start', or pass --url/,
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await expect(metricsCommand({ url: `http://127.0.0.1:${port}`, output: file }, () => {})).rejects.toThrow(
+      `cannot reach the gateway at http://127.0.0.1:${port}/metrics (ECONNREFUSED): start it with 'atom-gov start', or pass --url`,
     );
     expect(existsSync(file)).toBe(false);
     await expect(metricsCommand({ format: 'json', url: gw.url }, () => {})).rejects.toThrow(

@@ -33,7 +33,8 @@ export async function fetchMetrics(baseUrl: string, timeoutMs = 5_000): Promise<
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'text/plain' } });
   } catch (error) {
-    const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    const c = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message ?? (error as Error).message;
     throw new CliError(
       `cannot reach the gateway at ${url} (${cause}): start it with 'atom-gov start', or pass --url of a running gateway`,
       EXIT.unavailable,
