@@ -5,6 +5,7 @@ import * as complianceReport from './compliance-report.command.js';
 import * as costs from './costs.command.js';
 import * as exportCmd from './export.command.js';
 import * as auditVerify from './audit-verify.command.js';
+import * as auditShow from './audit-show.command.js';
 import * as auditVerify from './audit-verify.command.js';
 import * as gateway from './gateway.command.js';
 import * as init from './init.command.js';
@@ -15,6 +16,7 @@ import * as proxy from './proxy.command.js';
 import * as reject from './reject.command.js';
 import * as slackbot from './slackbot.command.js';
 import * as start from './start.command.js';
+import * as tenants from './tenants.command.js';
 import * as tools from './tools.command.js';
 import * as worker from './worker.command.js';
 
@@ -22,6 +24,8 @@ import * as worker from './worker.command.js';
 const modules: Array<{ register(program: Command): void }> = [
   audit,
   auditVerify,
+  auditShow,
+  tenants,
   init,
   policy,
   proxy,
