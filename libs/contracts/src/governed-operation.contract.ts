@@ -257,6 +257,20 @@ export interface AwaitDecisionInput {
   untilPending?: boolean;
 }
 
+/**
+ * `_meta` key of a governed call's answer when the gateway answers itself (denied, deferred, service unavailable),
+ * so programs such as `atom-gov call` tell the cases apart without parsing text. Forwarded results stay untouched.
+ */
+export const OPERATION_META_KEY = 'io.atom-gov/operation';
+
+export interface OperationMeta {
+  operationId: string;
+  /** deferred: approval pending (approval_mode defer), repeat the same call; unavailable: Temporal did not answer. */
+  status: 'denied' | 'deferred' | 'unavailable';
+  decisionReason?: DecisionReason;
+  message: string;
+}
+
 /** Failure types (ApplicationFailure.type) of rejected updates: stable strings the edges translate. */
 export const GovernanceErrorType = {
   unknownApprover: 'UnknownApprover',

@@ -28,3 +28,10 @@ export {
   type UpstreamServerConfig,
 } from './types.js';
 export { BRIDGE_UNAVAILABLE, runStdioBridge, type StdioBridgeOptions } from './stdio-bridge.js';
+export {
+  GatewayCallError,
+  GatewayClient,
+  type GatewayClientOptions,
+  type GatewayTool,
+  type GatewayToolCallOptions,
+} from './mcp-client.js';

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import * as approve from './approve.command.js';
 import * as audit from './audit.command.js';
+import * as call from './call.command.js';
 import * as complianceReport from './compliance-report.command.js';
 import * as costs from './costs.command.js';
 import * as exportCmd from './export.command.js';
 import * as auditVerify from './audit-verify.command.js';
 import * as auditShow from './audit-show.command.js';
-import * as auditVerify from './audit-verify.command.js';
 import * as gateway from './gateway.command.js';
 import * as init from './init.command.js';
 import * as metrics from './metrics.command.js';
@@ -37,6 +37,7 @@ const modules: Array<{ register(program: Command): void }> = [
   reject,
   tools,
   slackbot,
+  call,
   exportCmd,
   complianceReport,
   costs,

@@ -99,6 +99,20 @@ export async function proxy(opts: ProxyOptions): Promise<void> {
   });
 }
 
+/** The seed's CI form `proxy --server S -- mcp-tool workers deploy --env production`: one governed call. */
+async function callOnce(opts: { server: string; config?: string }, words: string[]): Promise<number> {
+  const config = await loadConfig({ ...(opts.config !== undefined ? { configPath: opts.config } : {}) }).catch(
+    (error: unknown) => {
+      if (error instanceof ConfigError) throw new CliError(`invalid configuration:\n${formatIssues(error.issues)}`, 2);
+      throw error;
+    },
+  );
+  const url = await ensureGateway(config, { log: stderrLogger });
+  // Imported here: call.command imports this module (gatewayBaseUrl).
+  const { callToolWords } = await import('./call.command.js');
+  return callToolWords({ url, server: opts.server, words });
+}
+
 export function register(program: Command): void {
   program
     .command('proxy')
@@ -110,7 +124,12 @@ export function register(program: Command): void {
       '--config <file>',
       'config file (default: ATOM_GOV_CONFIG or ~/.config/atom-sage/governance/mcp-governance.yaml)',
     )
-    .action(async (opts: { server: string; config?: string }) => {
+    .argument('[command...]', 'after --: mcp-tool <tool words> [--name value ...] calls that tool once and exits (CI)')
+    .action(async (command: string[], opts: { server: string; config?: string }) => {
+      if (command.length > 0) {
+        process.exitCode = await callOnce(opts, command);
+        return;
+      }
       await proxy(opts);
     });
 }

@@ -1,7 +1,14 @@
 // The governed path (approval / quota) on Temporal: provides GOVERNED_RUNNER for the governance interceptor.
 // One call = one governedOperation workflow with a deterministic id, so a retried call attaches to it.
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { opaqueUserRef, operationWorkflowId, type GovernedOperationInput, type QuotaParams } from '@atom-gov/contracts';
+import {
+  OPERATION_META_KEY,
+  opaqueUserRef,
+  operationWorkflowId,
+  type GovernedOperationInput,
+  type OperationMeta,
+  type QuotaParams,
+} from '@atom-gov/contracts';
 import {
   argsHash,
   GovernanceClient,
@@ -64,7 +71,7 @@ export class TemporalGovernedRunner implements GovernedRunner {
       const what = decision.governed?.approval ? 'requires approval' : 'requires a quota reservation';
       const text = `Denied by policy ${input.policy}: ${what}: the approval service is not available`;
       annotate(ctx, { outcome: 'denied' });
-      return { content: [{ type: 'text', text }], isError: true };
+      return answer(text, true, { operationId: input.operationId, status: 'unavailable', message: text });
     }
     switch (out.kind) {
       case 'forwarded':
@@ -74,14 +81,24 @@ export class TemporalGovernedRunner implements GovernedRunner {
         annotate(ctx, {
           outcome: r === 'timeout_deny' ? 'timeout' : r === 'cancelled' ? 'cancelled' : 'denied',
         });
-        return { content: [{ type: 'text', text: out.message }], isError: true };
+        return answer(out.message, true, {
+          operationId: input.operationId,
+          status: 'denied',
+          ...(r !== undefined ? { decisionReason: r } : {}),
+          message: out.message,
+        });
       }
       case 'deferred':
         // Not a failure: the caller is told the operation id and to repeat the call once approved.
         annotate(ctx, { note: `deferred: operation ${input.operationId} waits for approval` });
-        return { content: [{ type: 'text', text: out.message }], isError: false };
+        return answer(out.message, false, { operationId: input.operationId, status: 'deferred', message: out.message });
     }
   }
+}
+
+/** The gateway's own answer to a governed call, with the machine-readable operation status in `_meta`. */
+function answer(text: string, isError: boolean, meta: OperationMeta): McpResult {
+  return { content: [{ type: 'text', text }], isError, _meta: { [OPERATION_META_KEY]: meta } };
 }
 
 /** What the gateway's own audit record of this request says about the governed operation. */

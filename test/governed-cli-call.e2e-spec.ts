@@ -1,0 +1,253 @@
+// `atom-gov call` and the seed's CI form (`atom-gov proxy --server S -- mcp-tool ...`), spawning the BUILT CLI
+// (`npm run build` first) against the real gateway, the real worker on the suite's Temporal dev server and
+// server-everything. Approvers decide through GovernanceClient while the CLI waits; exit codes are the contract.
+import { spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type AuditStore, openAuditStore } from '@atom-gov/audit';
+import { loadConfig } from '@atom-gov/config';
+import { startGateway, type RunningGateway } from '@atom-gov/gateway';
+import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
+import { freePort } from '@atom-gov/mcp';
+import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
+import { startWorker, type RunningWorker } from '@atom-gov/worker';
+
+const require = createRequire(import.meta.url);
+const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const CLI = join(process.cwd(), 'apps/cli/bin/atom-gov.js');
+const KEY = 'agk_ci_bot_0123456789ab';
+const TENANT = `t-${randomUUID().slice(0, 8)}`;
+
+let dir: string;
+let configPath: string;
+let audit: AuditStore;
+let worker: RunningWorker;
+let gateway: RunningGateway;
+let gc: GovernanceClient;
+
+beforeAll(async () => {
+  const env = temporalTestEnv();
+  dir = mkdtempSync(join(tmpdir(), 'atom-gov-cli-call-'));
+  const port = await freePort();
+  writeFileSync(
+    join(dir, 'policies.yaml'),
+    `policy:
+  name: echo_needs_alice
+  trigger: { mcp_server: everything, operation: echo }
+  action:
+    require_approval: { approvers: [alice@company.com], timeout: 2m, on_timeout: deny }
+---
+policy:
+  name: env_quick
+  trigger: { mcp_server: everything, operation: get-env }
+  action:
+    require_approval: { approvers: [alice@company.com], timeout: 2s, on_timeout: deny }
+---
+policy:
+  name: sum_deferred
+  trigger: { mcp_server: everything, operation: get-sum }
+  action:
+    require_approval: { approvers: [alice@company.com], timeout: 5m, approval_mode: defer }
+`,
+  );
+  configPath = join(dir, 'mcp-governance.yaml');
+  writeFileSync(
+    configPath,
+    `atom_gov:
+  version: 1.0.0
+  temporal: { address: ${env.address}, namespace: ${env.namespace}, task_queue: ${uniqueTaskQueue('cli-call')} }
+  gateway:
+    host: 127.0.0.1
+    port: ${port}
+    api_keys:
+      - name: ci
+        sha256: ${createHash('sha256').update(KEY).digest('hex')}
+        tenant: ${TENANT}
+        user: ci-bot@company.com
+        roles: [ci]
+  servers:
+    - name: everything
+      command: ${JSON.stringify(process.execPath)}
+      args: ${JSON.stringify([everything, 'stdio'])}
+  policy_files: [policies.yaml]
+`,
+  );
+  const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
+  worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
+  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
+  gateway = await startGateway({
+    config,
+    audit,
+    temporalAddress: env.address,
+    logger: ['error'],
+    governedProgressEveryMs: 500,
+  });
+  gc = await GovernanceClient.connect({
+    address: env.address,
+    namespace: env.namespace,
+    taskQueue: config.temporal.taskQueue,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await worker?.shutdown();
+  await gc?.close();
+  await audit?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the built CLI; `onStderr` sees stderr as it arrives (progress lines). */
+function cli(args: string[], onStderr?: (text: string) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ATOM_GOV_API_KEY: KEY, ATOM_GOV_CONFIG: configPath, HOME: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The operation pending for these arguments (visibility is eventually consistent: poll). */
+async function pendingWith(args: Record<string, unknown>): Promise<PendingOperation> {
+  const hash = argsHash(args);
+  for (;;) {
+    const op = (await gc.listPending({ tenant: TENANT })).find((o) => o.state.argsHash === hash);
+    if (op) return op;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const approve = (op: PendingOperation) =>
+  gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+
+describe('atom-gov call', () => {
+  it('waits for approval with progress on stderr, prints the result and exits 0', async () => {
+    let sawProgress!: () => void;
+    const progress = new Promise<void>((resolve) => (sawProgress = resolve));
+    const run = cli(['call', '--server', 'everything', '--tool', 'echo', '--args', '{"message":"ship it"}'], (err) => {
+      if (/waiting for approval: 0 of 1, expires in \d+ min \(operation op-/.test(err)) sawProgress();
+    });
+    const op = await pendingWith({ message: 'ship it' });
+    await progress;
+    await approve(op);
+    const r = await run;
+    expect(r).toMatchObject({ code: 0, stdout: 'Echo: ship it\n' });
+    expect(r.stderr).toContain(op.operationId);
+  }, 60_000);
+
+  it('exits 10 when denied, saying who and why', async () => {
+    const run = cli(['call', '--server', 'everything', '--tool', 'echo', '--args', '{"message":"friday deploy"}']);
+    const op = await pendingWith({ message: 'friday deploy' });
+    await gc.decide(op.operationId, {
+      approver: 'alice@company.com',
+      decision: 'reject',
+      reason: 'not on a Friday',
+      channel: 'cli',
+    });
+    const r = await run;
+    expect(r.code).toBe(10);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`Denied: rejected by alice@company.com: not on a Friday (operation ${op.operationId})`);
+  }, 60_000);
+
+  it('exits 11 when the approval times out, and when --timeout runs out (the operation is cancelled)', async () => {
+    const timedOut = await cli(['call', '--server', 'everything', '--tool', 'get-env']);
+    expect(timedOut.code).toBe(11);
+    expect(timedOut.stderr).toMatch(/Denied: approval timed out: no decision within 2 s/);
+
+    const gaveUp = await cli([
+      'call',
+      '--server',
+      'everything',
+      '--tool',
+      'echo',
+      '--args',
+      '{"message":"impatient"}',
+      '--timeout',
+      '1s',
+    ]);
+    expect(gaveUp.code).toBe(11);
+    expect(gaveUp.stderr).toMatch(/gave up after --timeout 1 s/);
+    // The CLI's cancellation reached the gateway: the operation ended as cancelled (nothing left reserved or pending).
+    const operationId = /operation (op-[0-9a-f]{20})/.exec(gaveUp.stderr)![1]!;
+    expect(await gc.result(operationId)).toMatchObject({ status: 'cancelled', decisionReason: 'cancelled' });
+  }, 60_000);
+
+  it('exits 12 when the call fails, and 2 for bad --args', async () => {
+    const failed = await cli(['call', '--server', 'everything', '--tool', 'no-such-tool']);
+    expect(failed.code).toBe(12);
+    expect(failed.stderr).toMatch(/no-such-tool/);
+    const unknownServer = await cli(['call', '--server', 'nowhere', '--tool', 'echo']);
+    expect(unknownServer.code).toBe(12);
+    expect(unknownServer.stderr).toMatch(/no server 'nowhere'/);
+    const bad = await cli(['call', '--server', 'everything', '--tool', 'echo', '--args', '{message: hi}']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--args is not valid JSON/);
+  }, 60_000);
+
+  it('approval_mode defer: repeats the call until approved, then prints the result', async () => {
+    const run = cli([
+      'call',
+      '--server',
+      'everything',
+      '--tool',
+      'get-sum',
+      '--args',
+      '{"a":20,"b":22}',
+      '--poll',
+      '200ms',
+    ]);
+    const op = await pendingWith({ a: 20, b: 22 });
+    await approve(op);
+    const r = await run;
+    expect(r).toMatchObject({ code: 0, stdout: 'The sum of 20 and 22 is 42.\n' });
+    expect(r.stderr).toMatch(/Repeat the same call once approved/);
+  }, 60_000);
+});
+
+describe("the seed's GitHub Actions form: atom-gov proxy --server S -- mcp-tool <tool words> --name value", () => {
+  it('resolves the tool from its words, types the options by its schema, waits and exits 0', async () => {
+    const run = cli(['proxy', '--server', 'everything', '--', 'mcp-tool', 'get', 'sum', '--a', '7', '--b', '8']);
+    const op = await pendingWith({ a: 7, b: 8 });
+    await approve(op);
+    const r = await run;
+    expect(r).toMatchObject({ code: 0, stdout: 'The sum of 7 and 8 is 15.\n' });
+  }, 60_000);
+
+  it('names the tools when the words match none (exit 2)', async () => {
+    const r = await cli([
+      'proxy',
+      '--server',
+      'everything',
+      '--',
+      'mcp-tool',
+      'workers',
+      'deploy',
+      '--env',
+      'production',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /no tool named 'workers deploy' on everything \(tried workers\.deploy, workers_deploy, workers-deploy\); tools: .*echo/,
+    );
+  }, 60_000);
+});
