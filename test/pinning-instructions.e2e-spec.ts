@@ -45,6 +45,9 @@ describe('pinning of server instructions', () => {
       expect(denial).toMatchObject({ decision: 'deny', outcome: 'denied', policy: 'tool-pinning', server: 'drifting' });
       expect(denial?.errorMessage).toContain('atom-gov tools approve --server drifting --kind instructions');
       await second.close();
+      // Counted once (the pending change is recorded once), never per session.
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toContain('atom_gov_pin_blocked_total{server="drifting",kind="instructions"} 1');
 
       let out = '';
       const capture: ToolsOutput = { stdout: (t) => void (out += t), stderr: (t) => void (out += t) };
