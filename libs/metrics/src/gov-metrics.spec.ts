@@ -65,7 +65,8 @@ describe('GovMetrics', () => {
       2,
     );
     m.pendingApprovals.inc({ tenant: 'acme', server: 'everything' });
-    m.quotaUsage.set({ tenant: 'acme', resource: 'api_calls' }, 0.42);
+    m.observeQuota('acme', 'api_calls', 4200, 10_000);
+    m.observeQuota('acme', 'storage_gb', 1, 0); // no limit: not a ratio, not recorded
     m.auditWriteSeconds.observe(0.0021);
     m.policyReloads.inc({ result: 'failed' });
     m.alerts.inc({ kind: 'rate_limit' });
@@ -84,6 +85,8 @@ describe('GovMetrics', () => {
     expect(text).toContain('atom_gov_upstream_up{server="everything"} 0'); // the last forward failed
     expect(text).toContain('atom_gov_upstream_errors_total{server="everything"} 1');
     expect(text).toContain('atom_gov_sessions_open 3');
+    expect(text).toContain('atom_gov_quota_usage_ratio{tenant="acme",resource="api_calls"} 0.42');
+    expect(text).not.toContain('resource="storage_gb"');
     expect(text).toContain(`atom_gov_policy_info{version="${'b'.repeat(64)}"} 1`);
     expect(text).not.toContain(`version="${'a'.repeat(64)}"`);
     expect(text).toContain('policy="research \\"rate\\" limit"');

@@ -213,6 +213,11 @@ export class GovMetrics {
     this.decisions.inc({ tenant, server, tool: label(tool), decision });
   }
 
+  /** Quota usage after a reservation or commit (the governed operation's quota state: used of limit). */
+  observeQuota(tenant: string, resource: string, used: number, limit: number): void {
+    if (limit > 0 && Number.isFinite(used)) this.quotaUsage.set({ tenant, resource }, used / limit);
+  }
+
   setPolicyVersion(version: string): void {
     if (this.policyVersion !== undefined) this.policyInfo.remove({ version: this.policyVersion });
     this.policyVersion = version;
