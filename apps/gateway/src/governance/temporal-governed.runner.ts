@@ -1,5 +1,6 @@
 // The governed path (approval / quota) on Temporal: provides GOVERNED_RUNNER for the governance interceptor.
 // One call = one governedOperation workflow with a deterministic id, so a retried call attaches to it.
+import type { AuditStore, SpoolControl } from '@atom-gov/audit';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import {
   OPERATION_META_KEY,
@@ -33,6 +34,8 @@ export class TemporalGovernedRunner implements GovernedRunner {
   private readonly gc: GovernanceClient;
 
   private readonly progressEveryMs: number | undefined;
+  /** The gateway's audit store; with a spool it reports when the database is down (governed calls then refuse). */
+  private readonly audit: (AuditStore & Partial<SpoolControl>) | undefined;
 
   constructor(
     @Inject(TemporalClientService) temporal: TemporalClientService,
@@ -40,6 +43,7 @@ export class TemporalGovernedRunner implements GovernedRunner {
   ) {
     this.gc = new GovernanceClient({ client: temporal.client, taskQueue: temporal.taskQueue });
     this.progressEveryMs = options?.governedProgressEveryMs;
+    this.audit = options?.audit;
   }
 
   operationId(ctx: InterceptContext, decision: PolicyDecision, params: Record<string, unknown> | undefined): string {
@@ -54,6 +58,14 @@ export class TemporalGovernedRunner implements GovernedRunner {
     signal: AbortSignal,
   ): Promise<McpResult> {
     const input = toOperationInput(ctx, decision, params);
+    // Fail closed: a governed operation must not run while its audit records cannot be made durable (fast-path
+    // events are spooled meanwhile; governed ones are refused until the audit database is back).
+    if (this.audit?.isDegraded?.()) {
+      const text = `Denied by policy ${input.policy}: the audit database is not available; governed operations are refused until it is back`;
+      this.logger.error(`governed operation ${input.operationId}: refused, audit store degraded`);
+      annotate(ctx, { outcome: 'denied' });
+      return answer(text, true, { operationId: input.operationId, status: 'unavailable', message: text });
+    }
     let out: GovernedCallOutcome;
     try {
       out = await runGovernedCall(this.gc, input, () => forward(params), {
