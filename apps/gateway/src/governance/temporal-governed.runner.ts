@@ -34,6 +34,9 @@ export class TemporalGovernedRunner implements GovernedRunner {
   private readonly gc: GovernanceClient;
 
   private readonly progressEveryMs: number | undefined;
+  private readonly temporal: TemporalClientService;
+  /** Temporal answered recently (ms epoch): skip the reachability probe until then. */
+  private healthyUntil = 0;
   /** The gateway's audit store; with a spool it reports when the database is down (governed calls then refuse). */
   private readonly audit: (AuditStore & Partial<SpoolControl>) | undefined;
 
@@ -42,12 +45,34 @@ export class TemporalGovernedRunner implements GovernedRunner {
     @Optional() @Inject(GATEWAY_OPTIONS) options?: GatewayOptions,
   ) {
     this.gc = new GovernanceClient({ client: temporal.client, taskQueue: temporal.taskQueue });
+    this.temporal = temporal;
     this.progressEveryMs = options?.governedProgressEveryMs;
     this.audit = options?.audit;
   }
 
   operationId(ctx: InterceptContext, decision: PolicyDecision, params: Record<string, unknown> | undefined): string {
     return operationIdOf(ctx, decision, params);
+  }
+
+  /**
+   * Fail fast and closed: one cheap RPC under a short deadline before a governed call (at most every 10 s), so an
+   * unreachable Temporal refuses the call in about two seconds instead of after the client's whole retry schedule.
+   */
+  private async ensureReachable(): Promise<void> {
+    if (Date.now() < this.healthyUntil) return;
+    const connection = this.temporal.connection;
+    try {
+      await connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => connection.workflowService.getSystemInfo({}));
+    } catch (error) {
+      throw new GovernanceError(
+        'Unavailable',
+        `Temporal did not answer within ${PROBE_DEADLINE_MS} ms: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.healthyUntil = Date.now() + HEALTHY_FOR_MS;
   }
 
   async run(
@@ -68,6 +93,7 @@ export class TemporalGovernedRunner implements GovernedRunner {
     }
     let out: GovernedCallOutcome;
     try {
+      await this.ensureReachable();
       out = await runGovernedCall(this.gc, input, () => forward(params), {
         signal,
         ...(this.progressEveryMs !== undefined ? { progressEveryMs: this.progressEveryMs } : {}),
@@ -107,6 +133,11 @@ export class TemporalGovernedRunner implements GovernedRunner {
     }
   }
 }
+
+/** How long the reachability probe may take: the SDK would otherwise retry an unreachable server for ~30 s. */
+const PROBE_DEADLINE_MS = 2_000;
+/** A successful probe vouches for Temporal this long. */
+const HEALTHY_FOR_MS = 10_000;
 
 /** The gateway's own answer to a governed call, with the machine-readable operation status in `_meta`. */
 function answer(text: string, isError: boolean, meta: OperationMeta): McpResult {
