@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { auditChainOptions, openAuditStore, openQuotaStore } from '@atom-gov/audit';
-import { type AtomGovConfig } from '@atom-gov/config';
+import { auditChainOptions, openConfiguredAuditStore, openQuotaStore } from '@atom-gov/audit';
+import { type AtomGovConfig, readEnv } from '@atom-gov/config';
 import { SEARCH_ATTRIBUTES, type Notifier } from '@atom-gov/contracts';
 import { ensureSearchAttributes } from '@atom-gov/devserver';
 import { createActivities } from './create-activities.js';
@@ -58,7 +58,18 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
         ...(opts.config.database.url ? { databaseUrl: opts.config.database.url } : {}),
         sqlitePath: opts.config.database.sqlitePath,
       };
-      const audit = await openAuditStore({ ...db, ...auditChainOptions(opts.config.audit) });
+      // Governed-operation records are redacted and sealed like the gateway's (same master key and tenant keys).
+      const masterKey = readEnv('ATOM_GOV_MASTER_KEY');
+      const masterKeyFile = readEnv('ATOM_GOV_MASTER_KEY_FILE');
+      const audit = await openConfiguredAuditStore({
+        ...db,
+        dataDir: opts.config.dataDir,
+        encrypt: opts.config.global.encryption || opts.config.audit.encrypt,
+        piiRedaction: opts.config.audit.piiRedaction,
+        ...(masterKey !== undefined ? { masterKey } : {}),
+        ...(masterKeyFile !== undefined ? { masterKeyFile } : {}),
+        storeOptions: auditChainOptions(opts.config.audit),
+      });
       closers.push(() => audit.close());
       const quotas = await openQuotaStore(db);
       closers.push(() => quotas.close());
