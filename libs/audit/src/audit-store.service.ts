@@ -349,10 +349,17 @@ function toRow(e: AuditEventInput): AuditEventRow {
   };
 }
 
-/** PostgreSQL text cannot hold NUL; one such character must not fail everyone's batch. */
+/**
+ * PostgreSQL text cannot hold NUL; one such character must not fail everyone's batch. Lone UTF-16 surrogates
+ * cannot be stored as UTF-8 either: replaced here, so the chain hashes exactly what the database keeps.
+ */
 function clean(value: string): string {
-  return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  const text = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATE_ALL, '\uFFFD') : text;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE_ALL = new RegExp(LONE_SURROGATE.source, 'g');
 
 /** Maps a row back to the API shape: NULL columns become absent fields. */
 function toEvent(row: AuditEventRow): AuditEvent {

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** prev_hash of a tenant's first event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Version tag inside every canonical record: a future format change cannot be confused with this one. */
-const RECORD_FORMAT = 'atom-gov/audit-event/v1';
+export const RECORD_FORMAT = 'atom-gov/audit-event/v1';
 
 /**
  * An event exactly as stored (after redaction and encryption), in the form both the writer and the verifier
@@ -40,8 +40,7 @@ export interface ChainRecord {
 
 /** Fixed field order; JSON.stringify of an array gives one unambiguous encoding of every value. */
 export function canonicalRecord(r: ChainRecord): string {
-  return JSON.stringify([
-    RECORD_FORMAT,
+  return canonicalValues([
     r.id,
     r.tenant,
     r.timeMs,
@@ -67,9 +66,48 @@ export function canonicalRecord(r: ChainRecord): string {
   ]);
 }
 
+/** Column order of the canonical record: a verifier selecting these columns can hash a row without mapping it. */
+export const CANONICAL_COLUMNS = [
+  'id',
+  'tenant',
+  'time',
+  'user_name',
+  'session_id',
+  'server',
+  'method',
+  'target',
+  'decision',
+  'policy',
+  'rules',
+  'config_version',
+  'intent',
+  'outcome',
+  'error_message',
+  'duration_ms',
+  'request_bytes',
+  'response_bytes',
+  'args_summary',
+  'result_summary',
+  'operation_id',
+  'notes',
+] as const;
+
+/** The canonical record from values in CANONICAL_COLUMNS order (time already in epoch milliseconds). */
+export function canonicalValues(values: readonly unknown[]): string {
+  // Same text as JSON.stringify([RECORD_FORMAT, ...values]) without copying the array (verifier hot path).
+  return `[${FORMAT_JSON},${JSON.stringify(values).slice(1)}`;
+}
+
+const FORMAT_JSON = JSON.stringify(RECORD_FORMAT);
+
 /** sha256 hex over the previous event's hash and this event's canonical record. */
 export function chainHash(prevHash: string, record: ChainRecord): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalRecord(record)).digest('hex');
+  return hashCanonical(prevHash, canonicalRecord(record));
+}
+
+export function hashCanonical(prevHash: string, canonical: string): string {
+  // One-shot hash (Node >= 20.12): no Hash object per event.
+  return hash('sha256', `${prevHash}\n${canonical}`, 'hex');
 }
 
 /** A row of audit_events as the drivers return it from a raw `SELECT *`. */

@@ -38,6 +38,18 @@ export class ChainSql {
     return statement;
   }
 
+  /** SQLite rows as arrays (no per-row objects): the verifier's hot path. */
+  rawStatement(sql: string): SqliteStatement {
+    const key = `raw:${sql}`;
+    let statement = this.statements.get(key);
+    if (!statement) {
+      statement = this.sqlite.prepare(sql);
+      (statement as SqliteStatement & { raw(on: boolean): unknown }).raw(true);
+      this.statements.set(key, statement);
+    }
+    return statement;
+  }
+
   /** Rows of a read; `?` placeholders on both drivers. */
   async all<T>(sql: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
     if (this.driver === 'better-sqlite3') return this.statement(sql).all(...params) as T[];

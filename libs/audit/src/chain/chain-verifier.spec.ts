@@ -127,6 +127,22 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
     expect(seqs.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
+  it('verifies text that JSON escapes, and replaces what the database cannot store before hashing', async () => {
+    const tricky = 'q"b\\ \u0001\u001f\b\f\n\r\t ü 🙂 \u2028 \u007f </x> \u0000 lone \ud800 end';
+    await store.append({
+      ...event('acme', 11),
+      argsSummary: tricky,
+      resultSummary: '',
+      rules: [tricky],
+      notes: ['pii redacted: email', tricky],
+      intent: 'ünïcödé',
+    });
+    const report = await store.verify();
+    expect(acme(report)).toMatchObject({ events: 11, problems: [] });
+    const [stored] = await store.query({ tenant: 'acme', limit: 1 });
+    expect(stored?.argsSummary).toBe(tricky.replace('\u0000', '\uFFFD').replace('\ud800', '\uFFFD'));
+  });
+
   it('reports a changed field as modified', async () => {
     await sql("UPDATE audit_events SET outcome = 'error' WHERE tenant = 'acme' AND seq = 5");
     const report = await store.verify();

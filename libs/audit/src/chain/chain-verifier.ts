@@ -1,6 +1,13 @@
 import { type KeyObject } from 'node:crypto';
 import { AUDIT_EVENTS_TABLE } from '../audit-event.entity.js';
-import { chainHash, GENESIS_HASH, type RawChainRow, recordFromRaw } from './chain-record.js';
+import {
+  CANONICAL_COLUMNS,
+  canonicalValues,
+  GENESIS_HASH,
+  hashCanonical,
+  RECORD_FORMAT,
+  storedTimeMs,
+} from './chain-record.js';
 import { type ChainSql } from './chain-sql.js';
 import { type ChainHead, type ChainWriter } from './chain-writer.js';
 import { type Checkpoint, verifyCheckpoint } from './checkpoint-signer.js';
@@ -50,6 +57,67 @@ const PAGE = 5000;
 interface Link {
   seq: number;
   hash: string;
+}
+
+/** What the walk needs of an event: its links, and whether its stored fields still match its hash. */
+interface WalkRow {
+  seq: number;
+  id: string;
+  hash: string;
+  prev_hash: string;
+  intact: boolean;
+}
+
+const WALK_SELECT = `SELECT ${CANONICAL_COLUMNS.join(', ')}, seq, hash, prev_hash FROM ${AUDIT_EVENTS_TABLE}`;
+const TIME = CANONICAL_COLUMNS.indexOf('time');
+const N = CANONICAL_COLUMNS.length;
+const SQLITE_CANONICAL = `json_array(${[
+  `'${RECORD_FORMAT}'`,
+  ...CANONICAL_COLUMNS.map((c) =>
+    c === 'time' ? 'CAST(ROUND((julianday(time) - 2440587.5) * 86400000.0) AS INTEGER)' : c,
+  ),
+].join(', ')})`;
+const COUNTS = (['duration_ms', 'request_bytes', 'response_bytes'] as const).map((c) => CANONICAL_COLUMNS.indexOf(c));
+
+/** One page of a tenant's chain in seq order, each event hashed as it is read (arrays, not objects, on SQLite). */
+async function walkPage(sql: ChainSql, tenant: string, after: number): Promise<WalkRow[]> {
+  if (sql.driver === 'better-sqlite3') {
+    // SQLite builds the canonical text itself (json_array writes exactly what JSON.stringify writes for these
+    // values; the time text becomes epoch ms): one string per event instead of 25 values, several times faster.
+    const rows = sql
+      .rawStatement(
+        `SELECT ${SQLITE_CANONICAL}, seq, hash, prev_hash, id FROM ${AUDIT_EVENTS_TABLE} ` +
+          `WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
+      )
+      .all(tenant, after) as Array<[string, number, string | null, string | null, string]>;
+    return rows.map(([canonical, seq, hash, prevHash, id]) => ({
+      seq,
+      id,
+      hash: hash ?? '',
+      prev_hash: prevHash ?? '',
+      intact: hashCanonical(prevHash ?? '', canonical) === hash,
+    }));
+  }
+  const query = `${WALK_SELECT} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`;
+  const arrays = (await sql.all<Record<string, unknown>>(query, [tenant, after])).map((r) =>
+    [...CANONICAL_COLUMNS, 'seq', 'hash', 'prev_hash'].map((c) => r[c]),
+  );
+  return arrays.map((values) => {
+    const hash = (values[N + 1] as string | null) ?? '';
+    const prevHash = (values[N + 2] as string | null) ?? '';
+    const seq = Number(values[N]);
+    // The canonical record in place: drop seq/hash/prev_hash, time as epoch ms, counts as numbers.
+    values.length = N;
+    values[TIME] = storedTimeMs(values[TIME] as Date | string);
+    for (const i of COUNTS) values[i] = Number(values[i]);
+    return {
+      seq,
+      id: values[0] as string,
+      hash,
+      prev_hash: prevHash,
+      intact: hashCanonical(prevHash, canonicalValues(values)) === hash,
+    };
+  });
 }
 
 /**
@@ -129,14 +197,24 @@ async function verifyTenant(
   const seqOfSignedHash = new Map<string, number>();
 
   // Every stored hash (16-hex-digit prefixes keep this small): tells "links elsewhere" from "links to nothing".
-  const known = new Set<string>();
-  for await (const page of pages<{ seq: number | string; hash: string | null }>(
-    sql,
-    `SELECT seq, hash FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
-    tenant,
-  )) {
-    for (const r of page) if (r.hash) known.add(r.hash.slice(0, 16));
-  }
+  // Read only when a link is broken, so an intact chain is read once.
+  let known: Set<string> | undefined;
+  const loadKnown = async (): Promise<Set<string>> => {
+    const found = new Set<string>();
+    const hashQuery = `SELECT seq, hash FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`;
+    for (let after = -1; ;) {
+      const page =
+        sql.driver === 'better-sqlite3'
+          ? (sql.rawStatement(hashQuery).all(tenant, after) as Array<[number, string | null]>)
+          : (await sql.all<{ seq: string; hash: string | null }>(hashQuery, [tenant, after])).map(
+              (r) => [Number(r.seq), r.hash] as [number, string | null],
+            );
+      for (const [, hash] of page) if (hash) found.add(hash.slice(0, 16));
+      if (page.length < PAGE) break;
+      after = Number(page[page.length - 1]![0]);
+    }
+    return found;
+  };
 
   const unchained = await sql.all<{ id: string }>(
     `SELECT id FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND (seq IS NULL OR hash IS NULL)`,
@@ -148,22 +226,22 @@ async function verifyTenant(
   /** Highest seq looked at so far (also of events judged inserted): numbering is checked against it. */
   let lastSeen = start.seq - 1;
   let events = 0;
-  let cur: RawChainRow | undefined;
-  const accept = (row: RawChainRow) => {
-    const seq = Number(row.seq);
-    prev = { seq, hash: row.hash ?? '' };
+  let cur: WalkRow | undefined;
+  const accept = (row: WalkRow) => {
+    const seq = row.seq;
+    prev = { seq, hash: row.hash };
     if (wanted.has(seq)) hashAt.set(seq, prev.hash);
     if (signedHashes.has(prev.hash)) seqOfSignedHash.set(prev.hash, seq);
   };
-  const step = (row: RawChainRow, next: RawChainRow | undefined): boolean => {
+  const step = async (row: WalkRow, next: WalkRow | undefined): Promise<boolean> => {
     // Returns true when `next` was consumed as well (an adjacent swap).
     events += 1;
-    const seq = Number(row.seq);
+    const seq = row.seq;
     const before = lastSeen;
     lastSeen = Math.max(lastSeen, seq);
-    const stored = row.hash ?? '';
-    const prevHash = row.prev_hash ?? '';
-    if (chainHash(prevHash, recordFromRaw(row)) !== stored) {
+    const stored = row.hash;
+    const prevHash = row.prev_hash;
+    if (!row.intact) {
       problem('modified', `event seq ${seq} (${row.id}) does not match its hash: its stored fields were changed`, seq);
     }
     if (prevHash === prev.hash) {
@@ -183,11 +261,11 @@ async function verifyTenant(
       return false;
     }
     if (next && prevHash === next.hash && next.prev_hash === prev.hash) {
-      const nextSeq = Number(next.seq);
+      const nextSeq = next.seq;
       problem('reordered', `events seq ${seq} and ${nextSeq} are swapped: their links run the other way`, seq, nextSeq);
       events += 1;
       lastSeen = Math.max(lastSeen, nextSeq);
-      if (chainHash(next.prev_hash ?? '', recordFromRaw(next)) !== next.hash) {
+      if (!next.intact) {
         problem('modified', `event seq ${nextSeq} (${next.id}) does not match its hash`, nextSeq);
       }
       accept(row);
@@ -198,6 +276,7 @@ async function verifyTenant(
       problem('inserted', `event seq ${seq} (${row.id}) was added: the next event links past it`, seq);
       return false;
     }
+    known ??= await loadKnown();
     if (known.has(prevHash.slice(0, 16))) {
       problem('reordered', `event seq ${seq} (${row.id}) links to an event stored elsewhere in the chain`, seq);
     } else if (seq > before + 1) {
@@ -219,21 +298,20 @@ async function verifyTenant(
     return false;
   };
 
-  for await (const page of pages<RawChainRow>(
-    sql,
-    `SELECT * FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND seq IS NOT NULL AND seq > ? ORDER BY seq LIMIT ${PAGE}`,
-    tenant,
-  )) {
+  for (let after = -1; ;) {
+    const page = await walkPage(sql, tenant, after);
     for (const row of page) {
       if (cur === undefined) {
         cur = row;
         continue;
       }
-      const consumed = step(cur, row);
+      const consumed = await step(cur, row);
       cur = consumed ? undefined : row;
     }
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.seq;
   }
-  if (cur !== undefined) step(cur, undefined);
+  if (cur !== undefined) await step(cur, undefined);
 
   const lastSeq = prev.seq;
   const walkProblems = problems.filter((p) => p.kind !== 'bad signature');
@@ -300,20 +378,4 @@ async function verifyTenant(
     ...(lastSignedSeq !== undefined ? { lastSignedSeq } : {}),
     problems,
   };
-}
-
-/** Keyset pages over seq (constant memory however long the chain). */
-async function* pages<T extends { seq: number | string | null }>(
-  sql: ChainSql,
-  query: string,
-  tenant: string,
-): AsyncGenerator<T[]> {
-  let after = -1;
-  for (;;) {
-    const rows = await sql.all<T>(query, [tenant, after]);
-    if (rows.length === 0) return;
-    yield rows;
-    after = Number(rows[rows.length - 1]!.seq);
-    if (rows.length < PAGE) return;
-  }
 }

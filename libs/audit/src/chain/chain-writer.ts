@@ -212,10 +212,11 @@ export class ChainWriter {
   private appendSqlite(rows: AuditEventRow[]): AuditEventRow[] {
     if (!this.sqliteAppendTx) {
       const db = this.sql.sqlite;
-      const exists = this.sql.statement(`SELECT 1 FROM ${AUDIT_EVENTS_TABLE} WHERE id = ?`);
       const head = this.sql.statement('SELECT seq, hash FROM audit_chain_heads WHERE tenant = ?');
       const insert = this.sql.statement(
-        `INSERT INTO ${AUDIT_EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
+        // Only an id already stored is ignored (its seq is then not taken); a (tenant, seq) clash still fails.
+        `INSERT INTO ${AUDIT_EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}) ` +
+          'ON CONFLICT (id) DO NOTHING',
       );
       const moveHead = this.sql.statement(
         'INSERT INTO audit_chain_heads (tenant, seq, hash, start_seq, start_prev_hash) VALUES (?, ?, ?, 1, ?) ' +
@@ -226,7 +227,7 @@ export class ChainWriter {
         const seen = new Set<string>();
         const inserted: AuditEventRow[] = [];
         for (const row of batch) {
-          if (seen.has(row.id) || exists.get(row.id) !== undefined) continue;
+          if (seen.has(row.id)) continue;
           seen.add(row.id);
           let h = heads.get(row.tenant);
           if (!h) {
@@ -236,7 +237,7 @@ export class ChainWriter {
           const record = chainRecordOf(row);
           const seq = h.seq + 1;
           const hash = chainHash(h.hash, record);
-          insert.run(...bindValues(record, seq, hash, h.hash, sqliteTime(row.time)));
+          if (insert.run(...bindValues(record, seq, hash, h.hash, sqliteTime(row.time))).changes === 0) continue;
           inserted.push({ ...row, seq, hash, prevHash: h.hash });
           heads.set(row.tenant, { seq, hash });
         }
