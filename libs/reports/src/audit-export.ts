@@ -119,10 +119,16 @@ export async function exportAuditEvents(events: AsyncIterable<AuditEvent>, opts:
 /** One chunk of output; `first` tells JSON whether a separating comma is due. */
 function render(batch: readonly AuditEvent[], format: ExportFormat, first: boolean): string {
   switch (format) {
-    case 'jsonl':
-      return batch.map((e) => `${JSON.stringify(e)}\n`).join('');
-    case 'json':
-      return (first ? '\n  ' : ',\n  ') + batch.map((e) => JSON.stringify(e)).join(',\n  ');
+    case 'jsonl': {
+      let out = '';
+      for (const e of batch) out += `${JSON.stringify(e)}\n`;
+      return out;
+    }
+    case 'json': {
+      let out = '';
+      for (let i = 0; i < batch.length; i++) out += (first && i === 0 ? '\n  ' : ',\n  ') + JSON.stringify(batch[i]);
+      return out;
+    }
     case 'csv':
       // escape_formulas: a cell starting with = + - @ tab or CR gets a leading ', so a spreadsheet shows a
       // tool argument such as =HYPERLINK(...) as text instead of running it.
