@@ -10,15 +10,25 @@ export function createPiiAuditRedactor(opts: PiiScannerOptions = {}): AuditRedac
   const scanner = createPiiScanner({ ...opts, action: 'redact' });
   return {
     redact(text: string) {
-      const json = parseJson(text);
-      if (json !== undefined && typeof json === 'object' && json !== null) {
-        const { value, summary } = scanner.redactJson(json);
-        return summary.found ? { text: JSON.stringify(value), kinds: kindsOf(summary.counts) } : { text, kinds: [] };
+      try {
+        return redactWith(text);
+      } catch {
+        // A value the scanner refuses to judge (e.g. nested too deeply) is not stored at all: privacy fails closed,
+        // the audit record itself still goes through.
+        return { text: '[redacted: value could not be scanned for PII]', kinds: ['unscannable'] };
       }
-      const { text: redacted, summary } = scanner.redactText(text);
-      return { text: redacted, kinds: kindsOf(summary.counts) };
     },
   };
+
+  function redactWith(text: string): { text: string; kinds: string[] } {
+    const json = parseJson(text);
+    if (json !== undefined && typeof json === 'object' && json !== null) {
+      const { value, summary } = scanner.redactJson(json);
+      return summary.found ? { text: JSON.stringify(value), kinds: kindsOf(summary.counts) } : { text, kinds: [] };
+    }
+    const { text: redacted, summary } = scanner.redactText(text);
+    return { text: redacted, kinds: kindsOf(summary.counts) };
+  }
 }
 
 function kindsOf(counts: Partial<Record<string, number>>): string[] {
