@@ -110,7 +110,8 @@ export class DownstreamSession implements HubSession {
     // The upstream answers these too: its ping proves liveness, its setLevel sets its logging.
     this.server.removeRequestHandler('ping');
     this.server.removeRequestHandler('logging/setLevel');
-    this.server.fallbackRequestHandler = (request, ctx) => this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify);
+    this.server.fallbackRequestHandler = async (request, ctx) =>
+      (await this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify)).result;
     this.server.fallbackNotificationHandler = async (notification) => {
       await hub.notify(notification);
     };
@@ -177,15 +178,15 @@ export class DownstreamSession implements HubSession {
       exchange.write({ jsonrpc: '2.0', ...n });
       return Promise.resolve();
     };
-    const answer = (message: Record<string, unknown>) => {
+    const answer = (message: Record<string, unknown>) => answerText(JSON.stringify(message));
+    const answerText = (text: string) => {
       if (res.writableEnded) return;
-      const text = JSON.stringify(message);
       if (sse) res.end(`event: message\ndata: ${text}\n\n`);
       else res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(text);
     };
     this.handle(body as JSONRPCRequest, controller.signal, notify)
       .then(
-        (result) => answer({ jsonrpc: '2.0', id: body.id, result }),
+        ({ text }) => answerText(`{"jsonrpc":"2.0","id":${JSON.stringify(body.id)},"result":${text}}`),
         (error: unknown) => {
           // A cancelled request gets no response (as the SDK Server does); the stream just ends.
           if (controller.signal.aborted) {
@@ -238,7 +239,7 @@ export class DownstreamSession implements HubSession {
     request: JSONRPCRequest,
     signal: AbortSignal,
     notify: (n: Notification) => Promise<void>,
-  ): Promise<McpResult> {
+  ): Promise<{ result: McpResult; text: string }> {
     this.lastActivity = Date.now();
     this.active++;
     const started = performance.now();
@@ -287,8 +288,10 @@ export class DownstreamSession implements HubSession {
       this.active--;
       this.lastActivity = Date.now();
     }
+    // Serialised once: its length goes into the record, the fast path sends the text itself.
+    const resultText = result === undefined ? undefined : JSON.stringify(result);
     if (this.opts.onOperation) {
-      const record = this.record(ctx, decision, result, failure, signal, performance.now() - started, params);
+      const record = this.record(ctx, decision, resultText, failure, signal, performance.now() - started, params);
       // Durable before the response leaves; a failed audit write fails the request (fail closed).
       try {
         await this.opts.onOperation(record);
@@ -298,13 +301,13 @@ export class DownstreamSession implements HubSession {
       }
     }
     if (failure !== undefined) throw failure;
-    return result!;
+    return { result: result!, text: resultText! };
   }
 
   private record(
     ctx: InterceptContext,
     decision: Decision | undefined,
-    result: McpResult | undefined,
+    resultText: string | undefined,
     failure: unknown,
     signal: AbortSignal,
     durationMs: number,
@@ -346,7 +349,7 @@ export class DownstreamSession implements HubSession {
           : undefined,
       durationMs,
       requestBytes: params ? JSON.stringify(params).length : 0,
-      responseBytes: result ? JSON.stringify(result).length : 0,
+      responseBytes: resultText?.length ?? 0,
       operationId: decision?.kind === 'governed' ? decision.operationId : undefined,
       transport: ctx.transport,
       annotations: ctx.annotations,

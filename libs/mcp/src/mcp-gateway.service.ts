@@ -513,15 +513,25 @@ export class McpGateway {
   private async body(req: IncomingMessage, opts: HandleOptions): Promise<unknown> {
     if (opts.parsedBody !== undefined) return opts.parsedBody;
     const limit = this.opts.maxBodyBytes ?? 4 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > limit) throw new HttpError(413, -32600, `Request body exceeds ${limit} bytes`);
-      chunks.push(chunk as Buffer);
-    }
+    // Plain stream events rather than an async iterator: this runs for every request.
+    const text = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.removeAllListeners('data');
+          req.resume();
+          reject(new HttpError(413, -32600, `Request body exceeds ${limit} bytes`));
+        } else chunks.push(chunk);
+      });
+      req.once('end', () =>
+        resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+      );
+      req.once('error', reject);
+    });
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      return JSON.parse(text);
     } catch (error) {
       throw new HttpError(400, -32700, `Parse error: ${(error as Error).message}`);
     }

@@ -175,9 +175,12 @@ export class HttpRawChannel implements RawChannel {
       const text = await response.body.text();
       throw new Error(`upstream '${this.name}' answered HTTP ${response.statusCode}: ${text.slice(0, 500)}`);
     }
+    let answered = false;
     const take = (m: JSONRPCMessage) => {
-      if (isResponse(m) && m.id === message.id) settle(m, s);
-      else this.deliver(m);
+      if (isResponse(m) && m.id === message.id) {
+        answered = true;
+        settle(m, s);
+      } else this.deliver(m);
     };
     if (type.includes('application/json')) {
       const body = (await response.body.json()) as JSONRPCMessage | JSONRPCMessage[];
@@ -199,7 +202,8 @@ export class HttpRawChannel implements RawChannel {
       await response.body.dump();
     }
     // A stream that ended without our response (upstream restarted, proxy cut it) must not hang the caller.
-    s.reject(new ProtocolError(-32000, `Connection closed: '${this.name}' ended the response without an answer`));
+    if (!answered)
+      s.reject(new ProtocolError(-32000, `Connection closed: '${this.name}' ended the response without an answer`));
   }
 
   fail(error: Error): void {

@@ -181,8 +181,17 @@ export class UpstreamHub {
     const entry: InFlight = { session, requestId: downstreamId };
     this.inFlight.push(entry);
     // Inactivity timeout: any progress from the upstream restarts it, so long operations that report go on.
-    const idle = new AbortController();
-    const arm = () => setTimeout(() => idle.abort(), options.timeoutMs);
+    // One controller for caller cancellation and the inactivity timeout (AbortSignal.any is costly per call).
+    const stop = new AbortController();
+    let timedOut = false;
+    const arm = () =>
+      setTimeout(() => {
+        timedOut = true;
+        stop.abort(new Error(`no answer or progress from '${this.name}' for ${options.timeoutMs} ms`));
+      }, options.timeoutMs);
+    const oncancel = () => stop.abort(options.signal.reason);
+    if (options.signal.aborted) oncancel();
+    else options.signal.addEventListener('abort', oncancel, { once: true });
     let timer = arm();
     let token: string | undefined;
     let upstreamRequest = request;
@@ -198,7 +207,7 @@ export class UpstreamHub {
       upstreamRequest = { method: request.method, params: { ...request.params, _meta: meta } };
     }
     try {
-      const signal = AbortSignal.any([options.signal, idle.signal]);
+      const signal = stop.signal;
       if (this.raw) {
         const message = { jsonrpc: '2.0' as const, id: ++this.requestSeq, ...upstreamRequest };
         return await this.raw.request(message as JSONRPCRequest, signal);
@@ -208,7 +217,7 @@ export class UpstreamHub {
         timeout: 0x7fffffff, // our inactivity timer above is the limit
       });
     } catch (error) {
-      if (idle.signal.aborted && !options.signal.aborted) {
+      if (timedOut && !options.signal.aborted) {
         throw new ProtocolError(
           REQUEST_TIMEOUT,
           `Request timed out: no answer or progress from '${this.name}' for ${options.timeoutMs} ms`,
@@ -217,6 +226,7 @@ export class UpstreamHub {
       throw error;
     } finally {
       clearTimeout(timer);
+      options.signal.removeEventListener('abort', oncancel);
       const i = this.inFlight.indexOf(entry);
       if (i >= 0) this.inFlight.splice(i, 1);
       // Progress queued before the response is dispatched before this continuation runs (FIFO microtasks).
