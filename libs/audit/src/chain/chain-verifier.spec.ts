@@ -15,6 +15,7 @@ import {
   openAuditStore,
   type VerifyReport,
 } from '../index.js';
+import { openAuditPrivacy } from '../privacy/audit-privacy.js';
 import { type RawChainRow, recordFromRaw } from './chain-record.js';
 import { numbered, sqliteTime } from './chain-sql.js';
 
@@ -242,6 +243,42 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
     // The purged prefix cannot be extended silently: deleting one more old event is still caught.
     await sql("DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 4");
     expect(kinds(await store.verify())).toEqual(['deleted']);
+  });
+});
+
+describe('audit chain with PII redaction and encryption', () => {
+  it('hashes what is stored (redacted, sealed), and a crypto-shredded tenant still verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atom-gov-chain-privacy-'));
+    const sqlitePath = join(dir, 'audit.sqlite');
+    const privacy = await openAuditPrivacy({ sqlitePath, dataDir: dir, encrypt: true, piiRedaction: true });
+    const store = await openAuditStore({
+      sqlitePath,
+      ...(privacy.keyring ? { cipher: privacy.keyring } : {}),
+      ...(privacy.redactor ? { redactor: privacy.redactor } : {}),
+      checkpoints: { signingKeyPath: join(dir, 'key.pem') },
+    });
+    try {
+      const input = { ...event('acme', 1), argsSummary: '{"to":"jane.doe@example.com"}', notes: ['shadow mode'] };
+      await store.append(input);
+      await store.append(event('acme', 2));
+      const db = await createDataSource({ sqlitePath }).initialize();
+      const [row] = (await db.query('SELECT args_summary, notes FROM audit_events WHERE id = ?', [input.id])) as Array<{
+        args_summary: string;
+        notes: string;
+      }>;
+      await db.destroy();
+      expect(row?.args_summary).toMatch(/^enc:v1:/);
+      expect(row?.args_summary).not.toContain('jane.doe');
+      expect(JSON.parse(row?.notes ?? '[]')).toEqual(['shadow mode', 'pii redacted: email']);
+      expect((await store.verify()).ok).toBe(true);
+
+      await privacy.keyring?.forget('acme');
+      expect((await store.verify()).ok).toBe(true);
+    } finally {
+      await store.close();
+      await privacy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
