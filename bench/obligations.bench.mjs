@@ -115,6 +115,10 @@ class Session {
       '{"jsonrpc":"2.0","method":"notifications/initialized"}',
     );
     if (n.status !== 202) throw new Error(`notifications/initialized: HTTP ${n.status}`);
+    // As MCP clients do before calling: list the tools (this is also when pinning verifies the definitions).
+    const l = await send(this.agent, this.url, 'POST', this.headers, '{"jsonrpc":"2.0","id":0,"method":"tools/list"}');
+    if (l.status !== 200 || !l.body.includes('"echo"'))
+      throw new Error(`tools/list: HTTP ${l.status} ${l.body.slice(0, 200)}`);
   }
   async call() {
     const id = this.nextId++;

@@ -73,6 +73,13 @@ describe('seed: PII Protection (pii_redaction: ssn, credit_card, email, phone)',
     expect(ev.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^pii in arguments: .*ssn×1/)]));
     expect(ev.errorMessage ?? null).toBeNull();
     expect(ev.argsSummary).toContain('[REDACTED:email]');
+
+    // A kind the policy does not redact (a token) reaches the upstream, but a full audit record never keeps it.
+    const token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789';
+    expect(text(await c.callTool({ name: 'echo', arguments: { message: `token ${token}` } }))).toContain(token);
+    const ev2 = await lastEvent(gw, 'alice');
+    expect(ev2.argsSummary).toContain('[REDACTED:secret]');
+    expect(JSON.stringify(ev2)).not.toContain(token);
     expect(ev.rules).toContain('pii_redaction');
   });
 });

@@ -29,6 +29,8 @@ export class RateLimitService {
   private readonly clock: () => number;
   private readonly prefix: string;
   private readonly onStoreError: (error: Error) => void;
+  /** Memory backend: counts of the closed buckets of each sliding counter, for the current bucket index. */
+  private readonly closedBuckets = new Map<string, { index: number; counts: number[] }>();
 
   private constructor(
     private readonly store: CounterStore,
@@ -153,11 +155,10 @@ export class RateLimitService {
     const index = Math.floor(now / width);
     const base = `${key}:${counter.kind}s${width}`;
     const ttlMs = (k + 2) * width;
-    const previousKeys = Array.from({ length: k }, (_, i) => `${base}:${index - k + i}`);
     const currentKey = `${base}:${index}`;
     const [current, previous] = await Promise.all([
       this.store.increment(currentKey, ttlMs),
-      this.store.read(previousKeys),
+      this.previousBuckets(base, index, k),
     ]);
     const total = previous.reduce((sum, n) => sum + n, current);
     const incremented = { key: currentKey, ttlMs };
@@ -176,6 +177,27 @@ export class RateLimitService {
     }
     const retryAt = (index + 1 + j) * width;
     return { counter, admitted: false, remaining: 0, retryAfterMs: Math.max(1, retryAt - now), incremented };
+  }
+
+  /**
+   * The k closed buckets before `index`. In memory (one process) they no longer change, so their counts are read
+   * once per bucket and reused until the window moves on; the only later change is a denied call giving its point
+   * back to a bucket that has just closed, which leaves the cached sum one high: conservative, never admitting more
+   * than the limit. With Redis other processes (and clocks) write them, so they are always read.
+   */
+  private async previousBuckets(base: string, index: number, k: number): Promise<number[]> {
+    if (this.store.backend === 'memory') {
+      const hit = this.closedBuckets.get(base);
+      if (hit && hit.index === index) return hit.counts;
+    }
+    const counts = await this.store.read(Array.from({ length: k }, (_, i) => `${base}:${index - k + i}`));
+    if (this.store.backend === 'memory') {
+      const hit = this.closedBuckets.get(base);
+      // Only ever move forward (a slow read must not replace a newer bucket's counts).
+      if (!hit || hit.index <= index) this.closedBuckets.set(base, { index, counts });
+      if (this.closedBuckets.size > 100_000) this.closedBuckets.clear();
+    }
+    return counts;
   }
 
   /** Fixed windows aligned to FIXED_ORIGIN_MS: one RLF counter per window, the window index in the key. */

@@ -62,6 +62,8 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   /** One scanner per distinct option set (creating one compiles its patterns). */
   private readonly scanners = new Map<string, PiiScanner>();
   private auditScanner: PiiScanner | undefined;
+  /** Audit redaction for the kinds a call's own redacting scanner did not cover, by that scanner's kinds. */
+  private readonly auditRemainder = new Map<string, PiiScanner | null>();
   private readonly calls = new WeakMap<InterceptContext, CallState>();
   /** Tool pinning (rug-pull defence): listings drop changed/new definitions, their calls are refused. */
   private readonly pins: PinningService;
@@ -257,7 +259,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     }
     const level = d.obligations.auditLevel;
     if (level !== 'none') {
-      const text = auditText(level, out, this.redactForAudit(level));
+      const text = auditText(level, out, this.redactForAudit(level, state.scanner, d.obligations.pii?.scanner.action));
       if (text !== undefined) ctx.annotations!.resultSummary = text;
     }
     return out;
@@ -328,7 +330,7 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     const level = d.obligations.auditLevel;
     if (level !== 'none') {
       const args = params?.arguments ?? (request.method === 'resources/read' ? undefined : params);
-      const text = auditText(level, args, this.redactForAudit(level));
+      const text = auditText(level, args, this.redactForAudit(level, state.scanner, pii?.scanner.action));
       if (text !== undefined) ctx.annotations!.argsSummary = text;
     }
     if (d.effect === 'governed') return this.governedDecision(ctx, d, params);
@@ -382,12 +384,29 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
     return s;
   }
 
-  /** Full audit records keep JSON with PII redacted: the call's own scanner when it redacts, else every kind. */
-  private redactForAudit(level: AuditLevel): ((v: unknown) => unknown) | undefined {
+  /** Full audit records keep JSON with every PII kind redacted (those the call's own scanner left, if it redacts). */
+  private redactForAudit(
+    level: AuditLevel,
+    callScanner?: PiiScanner,
+    callAction?: string,
+  ): ((v: unknown) => unknown) | undefined {
     if (level !== 'full') return undefined;
     this.auditScanner ??= createPiiScanner({ action: 'redact' });
-    const s = this.auditScanner;
-    return (v) => s.redactJson(v).value;
+    let s: PiiScanner | null = this.auditScanner;
+    // The value was already redacted by the call's own scanner: only the kinds it does not cover remain.
+    if (callScanner && callAction === 'redact') {
+      const key = callScanner.kinds.join(',');
+      let rest = this.auditRemainder.get(key);
+      if (rest === undefined) {
+        const kinds = this.auditScanner.kinds.filter((k) => !callScanner.kinds.includes(k));
+        rest = kinds.length === 0 ? null : createPiiScanner({ kinds, action: 'redact' });
+        this.auditRemainder.set(key, rest);
+      }
+      s = rest;
+    }
+    if (s === null) return undefined;
+    const scanner = s;
+    return (v) => scanner.redactJson(v).value;
   }
 
   private decided(ctx: InterceptContext, decision: 'allow' | 'deny' | 'governed'): void {
