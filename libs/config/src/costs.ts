@@ -14,7 +14,7 @@ const ratesShape = {
   per_kb: money.optional().meta({ description: 'Charged per kilobyte (1024 bytes) of request plus response' }),
   per_unit: money.optional().meta({
     description:
-      'Charged per unit the tool reports: the number in its result `_meta["atom-gov/cost_units"]` (or an audit note `cost units: N`)',
+      'Charged per unit the tool reports: the number under `cost_units` (or `costUnits`) in its result `_meta` (or an audit note `cost units: N`)',
   }),
 };
 const ratesSchema = z.strictObject(ratesShape);

@@ -289,7 +289,7 @@ export interface CostRates {
   perSecond: number;
   /** Per 1024 bytes of request plus response. */
   perKb: number;
-  /** Per unit the tool reports (`_meta["atom-gov/cost_units"]` of its result). */
+  /** Per unit the tool reports (`_meta.cost_units` / `costUnits` of its result). */
   perUnit: number;
 }
 

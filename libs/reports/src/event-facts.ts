@@ -84,12 +84,18 @@ export function denialReasonOf(e: AuditEvent): string {
     .slice(0, 160);
 }
 
-/** `cost units: N` note, or `_meta["atom-gov/cost_units"]` in the stored result summary (audit level full). */
+/**
+ * Units the tool reported: an audit note `cost units: N`, else the number under `cost_units` / `costUnits` (the keys
+ * the governed path reads from a result's `_meta`) or `atom-gov/cost_units` in the stored result summary (audit
+ * level full), whether in `_meta` or `structuredContent`.
+ */
 export function reportedUnitsOf(e: AuditEvent): number {
   for (const note of notesOf(e)) {
     const m = /^cost units: (\d+(?:\.\d+)?)$/.exec(note.trim());
     if (m) return Number(m[1]);
   }
-  const m = e.resultSummary ? /"atom-gov\/cost_units"\s*:\s*(\d+(?:\.\d+)?)/.exec(e.resultSummary) : null;
+  const m = e.resultSummary
+    ? /"(?:atom-gov\/cost_units|cost_units|costUnits)"\s*:\s*(\d+(?:\.\d+)?)/.exec(e.resultSummary)
+    : null;
   return m ? Number(m[1]) : 0;
 }

@@ -81,7 +81,7 @@ export function fixtureEvents(configVersion: string): AuditEventInput[] {
       durationMs: 2000,
       requestBytes: 1024,
       responseBytes: 1024,
-      resultSummary: '{"content":[{"type":"text","text":"ok"}],"_meta":{"atom-gov/cost_units":5}}',
+      resultSummary: '{"content":[{"type":"text","text":"ok"}],"_meta":{"cost_units":5}}',
     });
   }
   for (const d of [3, 4]) {
