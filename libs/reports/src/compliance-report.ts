@@ -1,6 +1,6 @@
 // The compliance report as one JSON model, built in a single streamed pass over the period's audit events; the
 // PDF, HTML and Markdown renderers only lay it out. Every figure names where it comes from, for the auditor.
-import type { AuditEvent, AuditEventStream, AuditQuery } from '@atom-gov/audit';
+import { type AuditEvent, type AuditEventStream, type AuditQuery, retentionCutoff } from '@atom-gov/audit';
 import type { AtomGovConfig, PolicyRule } from '@atom-gov/config';
 import { CostAccumulator, type CostReport } from './costs.js';
 import { denialReasonOf, isCall, limitEventOf, type LimitKind, piiFindingsOf, workflowEventOf } from './event-facts.js';
@@ -558,8 +558,8 @@ async function retentionStatus(
   tenant: string | undefined,
   now: Date,
 ): Promise<ComplianceReport['retention']> {
-  const cutoff = new Date(now);
-  cutoff.setUTCDate(cutoff.getUTCDate() - config.audit.retentionDays);
+  // The same calendar-correct cut-off the retention schedule purges at (local midnight in audit.time_zone).
+  const cutoff = retentionCutoff(now, config.audit.retentionDays, config.audit.timeZone);
   const scope = tenant !== undefined ? { tenant } : {};
   let oldest: Date | undefined;
   for await (const e of source.stream({ ...scope, limit: 1 }, { batchSize: 1 })) oldest = e.time;
