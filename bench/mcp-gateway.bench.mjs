@@ -3,7 +3,7 @@
 // in SQLite, the server as a `url:` upstream: bench/mcp-gateway.target.mjs), (c) through mcp-proxy in front of the
 // same server (bench/mcp-proxy.target.mjs explains its configuration). The variants run interleaved in rounds
 // (rotating order) so a noisy machine hits them alike. Run after `npm run build`:
-//   node bench/mcp-gateway.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR] [--audit off]
+//   node bench/mcp-gateway.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR] [--audit off] [--no-audit-split]
 // The load generator is raw HTTP/1.1 (node:http, keep-alive, one socket per session): each session is initialized
 // first (initialize, notifications/initialized, then only JSON-RPC POSTs), so the client costs the same small
 // amount for every variant and is not the bottleneck an SDK Client (schema validation, SSE parser) would be.
@@ -203,13 +203,25 @@ try {
     ...(auditOff ? ['audit-off'] : []),
   ]);
   const px = start(process.execPath, [new URL('./mcp-proxy.target.mjs', import.meta.url).pathname, directUrl]);
+  // A second gateway with audit off runs in the same rounds, so the audit append's share of the gap shows side by
+  // side (diagnosis; the targets are judged on the audit-on gateway). --no-audit-split skips it.
+  const split =
+    !process.argv.includes('--no-audit-split') && !auditOff
+      ? start(process.execPath, [
+          new URL('./mcp-gateway.target.mjs', import.meta.url).pathname,
+          directUrl,
+          API_KEY,
+          'audit-off',
+        ])
+      : undefined;
   const variants = [
     { key: 'direct', url: directUrl, auth: false, pid: server.pid },
     { key: 'gateway', url: await firstLine(gw), auth: true, pid: gw.pid },
     { key: 'proxy', url: await firstLine(px), auth: false, pid: px.pid },
+    ...(split ? [{ key: 'noaudit', url: await firstLine(split), auth: true, pid: split.pid }] : []),
   ];
   for (const sessions of [8, 64]) {
-    const runs = { direct: [], gateway: [], proxy: [] };
+    const runs = { direct: [], gateway: [], proxy: [], noaudit: [] };
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < variants.length; k++) {
         const v = variants[(k + r) % variants.length];
@@ -221,6 +233,7 @@ try {
       d: summarise(runs.direct),
       g: summarise(runs.gateway),
       p: summarise(runs.proxy),
+      n: split ? summarise(runs.noaudit) : undefined,
     });
   }
 } finally {
@@ -254,6 +267,18 @@ for (const { sessions, d, g, p } of results) {
   console.log(
     `| ${sessions} | ${f(d.rps, 0)} | ${f(g.rps, 0)} | ${f(p.rps, 0)} | ${f(g.rps / d.rps)} | ${f(g.rps / p.rps)} | ${f(d.p50)}/${f(d.p99)} | ${f(g.p50 - d.p50)}/${f(g.p99 - d.p99)} | ${f(p.p50 - d.p50)}/${f(p.p99 - d.p99)} | ${f(d.cpuMsPerCall, 3)} / ${f(g.cpuMsPerCall, 3)} / ${f(p.cpuMsPerCall, 3)} |`,
   );
+}
+if (results.some((r) => r.n)) {
+  console.log('\nDiagnosis (same rounds): the same gateway with audit OFF');
+  console.log(
+    '| sessions | audit-off calls/s | audit-off / direct | audit-off added p50/p99 ms | audit-off CPU ms/call |',
+  );
+  console.log('|---|---|---|---|---|');
+  for (const { sessions, d, n } of results) {
+    console.log(
+      `| ${sessions} | ${f(n.rps, 0)} | ${f(n.rps / d.rps)} | ${f(n.p50 - d.p50)}/${f(n.p99 - d.p99)} | ${f(n.cpuMsPerCall, 3)} |`,
+    );
+  }
 }
 console.log('\nTargets:');
 for (const { sessions, d, g, p } of results) {

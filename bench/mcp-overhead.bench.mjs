@@ -1,75 +1,165 @@
-// CPU time the gateway adds per call, with a trivial in-process upstream (an SDK McpServer with an `echo` tool,
-// stateless Streamable HTTP): the same client loop runs direct and through McpGateway (no audit) in one process,
-// and the difference in process CPU per call is the gateway's share. Run after `npm run build`:
-//   node bench/mcp-overhead.bench.mjs [--calls 2000]
-import { createServer } from 'node:http';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { McpServer, createMcpHandler } from '@modelcontextprotocol/server';
-import { toNodeHandler } from '@modelcontextprotocol/node';
-import { z } from 'zod';
-import { McpGateway } from '@atom-gov/mcp';
+// CPU time the gateway adds per call, with a trivial in-process upstream: one target process holds an SDK McpServer
+// with an `echo` tool (stateless Streamable HTTP) AND an McpGateway in front of it (no audit, no policy). The load
+// generator (this process, raw keep-alive HTTP, so client costs stay out of the figure) calls the upstream directly
+// and through the gateway, in interleaved rounds; the target's CPU per call through the gateway minus directly is
+// the gateway's share (it then serves both the downstream and the upstream side). Run after `npm run build`:
+//   node bench/mcp-overhead.bench.mjs [--calls 3000] [--rounds 3] [--sessions 1] [--cpu-prof DIR]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http, { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
 
-const callsArg = process.argv.indexOf('--calls');
-const calls = callsArg > 0 ? Number(process.argv[callsArg + 1]) : 2000;
-const listen = (handler) =>
-  new Promise((resolve) => {
-    const srv = createServer(handler).listen(0, '127.0.0.1', () => resolve(srv));
-  });
-
-const factory = () => {
-  const s = new McpServer({ name: 'trivial', version: '1' });
-  s.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({
-    content: [{ type: 'text', text: message }],
-  }));
-  return s;
+const arg = (name, d) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
 };
-const upstream = await listen(toNodeHandler(createMcpHandler(factory)));
-const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/mcp`;
-const gateway = new McpGateway({
-  servers: [
-    { name: 'trivial', transport: 'streamable_http', url: upstreamUrl, args: [], env: {}, headers: {}, share: false },
-  ],
-});
-const gw = await listen(
-  (req, res) => void gateway.handle('trivial', req, res, { identity: { tenant: 't', user: 'u', roles: [] } }),
-);
-const gatewayUrl = `http://127.0.0.1:${gw.address().port}/mcp/trivial`;
 
-async function measure(url) {
-  const c = new Client({ name: 'bench', version: '1' });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url)));
-  const call = () => c.request({ method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } });
-  for (let i = 0; i < 200; i++) await call();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const lat = [];
-  for (let i = 0; i < calls; i++) {
-    const t = performance.now();
-    await call();
-    lat.push(performance.now() - t);
-  }
-  const wall = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  await c.close();
-  lat.sort((a, b) => a - b);
-  return {
-    cpuMs: (cpu.user + cpu.system) / 1000 / calls,
-    p50: lat[Math.floor(lat.length / 2)],
-    rps: (calls / wall) * 1000,
+if (process.argv.includes('--target')) {
+  const { McpServer, createMcpHandler } = await import('@modelcontextprotocol/server');
+  const { toNodeHandler } = await import('@modelcontextprotocol/node');
+  const { z } = await import('zod');
+  const { McpGateway } = await import('@atom-gov/mcp');
+  const listen = (handler) =>
+    new Promise((resolve) => {
+      const srv = createServer(handler).listen(0, '127.0.0.1', () => resolve(srv));
+    });
+  const factory = () => {
+    const s = new McpServer({ name: 'trivial', version: '1' });
+    s.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => ({
+      content: [{ type: 'text', text: `Echo: ${message}` }],
+    }));
+    return s;
   };
-}
+  const upstream = await listen(toNodeHandler(createMcpHandler(factory)));
+  const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/mcp`;
+  const gateway = new McpGateway({
+    servers: [
+      { name: 'trivial', transport: 'streamable_http', url: upstreamUrl, args: [], env: {}, headers: {}, share: false },
+    ],
+  });
+  const gw = await listen(
+    (req, res) => void gateway.handle('trivial', req, res, { identity: { tenant: 't', user: 'u', roles: [] } }),
+  );
+  process.stdout.write(`${upstreamUrl} http://127.0.0.1:${gw.address().port}/mcp/trivial\n`);
+  process.on('SIGTERM', async () => {
+    await gateway.close();
+    upstream.close();
+    gw.close();
+    process.exit(0);
+  });
+} else {
+  const calls = arg('--calls', 3000);
+  const rounds = arg('--rounds', 3);
+  const sessions = arg('--sessions', 1);
+  // --cpu-prof DIR: the target process writes a V8 CPU profile there.
+  const prof = process.argv.indexOf('--cpu-prof');
+  const profArgs = prof > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[prof + 1]] : [];
+  const target = spawn(process.execPath, [...profArgs, new URL(import.meta.url).pathname, '--target'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [directUrl, gatewayUrl] = await new Promise((resolve, reject) => {
+    createInterface({ input: target.stdout }).once('line', (line) => resolve(line.split(' ')));
+    target.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
+  });
+  const cpuSeconds = () => {
+    const stat = readFileSync(`/proc/${target.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  const send = (agent, url, headers, body) =>
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
 
-const direct = await measure(upstreamUrl);
-const through = await measure(gatewayUrl);
-console.log(`${calls} sequential tools/call echo, trivial in-process upstream, node ${process.version}`);
-console.log('| path | process CPU ms/call | p50 ms | calls/s |\n|---|---|---|---|');
-console.log(`| direct | ${direct.cpuMs.toFixed(3)} | ${direct.p50.toFixed(3)} | ${direct.rps.toFixed(0)} |`);
-console.log(
-  `| through McpGateway | ${through.cpuMs.toFixed(3)} | ${through.p50.toFixed(3)} | ${through.rps.toFixed(0)} |`,
-);
-console.log(
-  `gateway adds ${(through.cpuMs - direct.cpuMs).toFixed(3)} ms CPU and ${(through.p50 - direct.p50).toFixed(3)} ms p50 per call`,
-);
-await gateway.close();
-upstream.close();
-gw.close();
+  async function session(url) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await send(
+      agent,
+      url,
+      base,
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+      }),
+    );
+    if (init.status !== 200) throw new Error(`initialize at ${url}: HTTP ${init.status}`);
+    const headers = { ...base, 'mcp-protocol-version': '2025-06-18' };
+    if (init.headers['mcp-session-id']) headers['mcp-session-id'] = init.headers['mcp-session-id'];
+    await send(agent, url, headers, '{"jsonrpc":"2.0","method":"notifications/initialized"}');
+    let id = 1;
+    return {
+      call: async () => {
+        const n = id++;
+        const r = await send(
+          agent,
+          url,
+          headers,
+          `{"jsonrpc":"2.0","id":${n},"method":"tools/call","params":{"name":"echo","arguments":{"message":"m${n}"}}}`,
+        );
+        if (r.status !== 200 || !r.body.includes(`Echo: m${n}"`)) throw new Error(`tools/call: HTTP ${r.status}`);
+      },
+      close: () => agent.destroy(),
+    };
+  }
+
+  async function measure(url) {
+    const all = await Promise.all(Array.from({ length: sessions }, () => session(url)));
+    for (const s of all) for (let i = 0; i < 100; i++) await s.call();
+    const lat = [];
+    const cpu0 = cpuSeconds();
+    const t0 = performance.now();
+    await Promise.all(
+      all.map(async (s) => {
+        for (let i = 0; i < calls / sessions; i++) {
+          const t = performance.now();
+          await s.call();
+          lat.push(performance.now() - t);
+        }
+      }),
+    );
+    const wall = performance.now() - t0;
+    const cpu = cpuSeconds() - cpu0;
+    for (const s of all) s.close();
+    return { lat, wall, cpu };
+  }
+
+  const runs = { direct: [], gateway: [] };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+      for (const k of order) runs[k].push(await measure(k === 'direct' ? directUrl : gatewayUrl));
+    }
+  } finally {
+    target.kill('SIGTERM');
+  }
+  const sum = (rs) => {
+    const lat = rs.flatMap((r) => r.lat).sort((a, b) => a - b);
+    const cpu = rs.reduce((a, r) => a + r.cpu, 0);
+    const wall = rs.reduce((a, r) => a + r.wall, 0);
+    return { cpuMs: (cpu * 1000) / lat.length, p50: lat[Math.floor(lat.length / 2)], rps: (lat.length / wall) * 1000 };
+  };
+  const d = sum(runs.direct);
+  const g = sum(runs.gateway);
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(
+    `${calls} tools/call echo per round x ${rounds} interleaved rounds, ${sessions} session(s), trivial upstream in the ` +
+      `target process, raw keep-alive HTTP client, node ${process.version}, load average ${load} at the end`,
+  );
+  console.log('| path | target process CPU ms/call | p50 ms | calls/s |\n|---|---|---|---|');
+  console.log(`| direct to the upstream | ${d.cpuMs.toFixed(3)} | ${d.p50.toFixed(3)} | ${d.rps.toFixed(0)} |`);
+  console.log(`| through McpGateway | ${g.cpuMs.toFixed(3)} | ${g.p50.toFixed(3)} | ${g.rps.toFixed(0)} |`);
+  console.log(
+    `gateway adds ${(g.cpuMs - d.cpuMs).toFixed(3)} ms CPU and ${(g.p50 - d.p50).toFixed(3)} ms p50 per call ` +
+      `(the upstream itself costs ${d.cpuMs.toFixed(3)} ms)`,
+  );
+}
