@@ -97,10 +97,11 @@ function quotaOnly(): GovernedOperationInput {
 
 async function governedCall(): Promise<{ decisionMs: number; totalMs: number }> {
   const t0 = performance.now();
-  const state = await gc.startOrAttach(quotaOnly());
+  // What the gateway's runGovernedCall does: start/attach until pending or decided, then the outcome as a signal.
+  const state = await gc.startOrAttach(quotaOnly(), { untilPending: true, maxWaitMs: 5000 });
   const decisionMs = performance.now() - t0;
   if (state.decision !== 'allow') throw new Error(`unexpected decision ${state.decision}: ${state.message}`);
-  await gc.reportOutcome(state.operationId, { status: 'succeeded', usage: { api_calls: 1 } });
+  await gc.signalOutcome(state.operationId, { status: 'succeeded', usage: { api_calls: 1 } });
   return { decisionMs, totalMs: performance.now() - t0 };
 }
 
@@ -109,7 +110,7 @@ try {
 
   const seq: Array<{ decisionMs: number; totalMs: number }> = [];
   for (let i = 0; i < 200; i += 1) seq.push(await governedCall());
-  console.log('Quota-only governed call, sequential (start/attach -> allow; then outcome report):');
+  console.log('Quota-only governed call, sequential (start/attach -> allow; then the outcome signal):');
   console.log(`  added before forwarding (decision): ${fmt(seq.map((x) => x.decisionMs))}`);
   console.log(`  including the outcome report:       ${fmt(seq.map((x) => x.totalMs))}`);
 
@@ -154,7 +155,7 @@ try {
     ]);
     if (decided.s.decision !== 'allow') throw new Error('approval did not allow');
     click.push(decided.at - c0);
-    await gc.reportOutcome(input.operationId, { status: 'succeeded' });
+    await gc.signalOutcome(input.operationId, { status: 'succeeded' });
   }
   console.log('Click to call (decide update sent -> waiting gateway learns it may forward):');
   console.log(`  ${fmt(click)}`);

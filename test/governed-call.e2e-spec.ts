@@ -176,7 +176,7 @@ describe('governed call through the gateway (require_approval, 2 approvers)', ()
     const result = await call;
     expect(result.isError).not.toBe(true);
     expect(text(result)).toBe('Echo: deploy-1');
-    const final = await gc.state(op.operationId);
+    const final = await gc.result(op.operationId); // the outcome is a signal: wait for the run to finish
     expect(final.status).toBe('succeeded');
   }, 60_000);
 

@@ -16,6 +16,7 @@ import {
   decideUpdate,
   GovernanceErrorType,
   opaqueUserRef,
+  reportOutcomeSignal,
   reportOutcomeUpdate,
   searchAttributeKeys,
   stateQuery,
@@ -119,11 +120,27 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     argsSummary: input.redactedArgs,
     operationId: input.operationId,
   });
+  // Without an approval the caller is waiting on the first workflow task, and a local activity in flight holds that
+  // task open: the quota-only path keeps its audit records (durable in history meanwhile) until the decision is
+  // out, then writes them with the outcome's.
+  let holdAudit = !approval;
+  const held: OperationAuditRecord[] = [];
   const record = (
     key: string,
     event: OperationAuditRecord['event'],
     fields: Pick<OperationAuditRecord, 'decision' | 'outcome' | 'intent'> & Partial<OperationAuditRecord>,
-  ): Promise<void> => audit.recordAudit({ ...baseRecord(), ...fields, id: `${input.operationId}:${key}`, event });
+  ): Promise<void> => {
+    const r: OperationAuditRecord = { ...baseRecord(), ...fields, id: `${input.operationId}:${key}`, event };
+    if (holdAudit) {
+      held.push(r);
+      return Promise.resolve();
+    }
+    return audit.recordAudit(r);
+  };
+  const flushAudit = (): void => {
+    holdAudit = false;
+    for (const r of held.splice(0)) inBackground(audit.recordAudit(r));
+  };
 
   let notifications = 0;
   const notify = (kind: NotificationKind, target: string, key: string): Promise<void> => {
@@ -238,33 +255,41 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     return snapshot();
   });
 
+  const acceptOutcome = (report: OperationOutcome): void => {
+    outcome = report;
+    state.outcome = report;
+    // The caller gave up before a decision: stop asking; the main flow releases the quota.
+    if (report.status === 'cancelled' && !decided()) decide('deny', 'cancelled', 'cancelled by the caller');
+  };
+  setHandler(reportOutcomeSignal, (report: OperationOutcome) => {
+    try {
+      validateOutcome(report);
+    } catch (error) {
+      log.warn('outcome signal ignored', { error: String(error) });
+      return;
+    }
+    acceptOutcome(report);
+  });
   setHandler(
     reportOutcomeUpdate,
     (report: OperationOutcome) => {
-      outcome = report;
-      state.outcome = report;
-      // The caller gave up before a decision: stop asking; the main flow releases the quota.
-      if (report.status === 'cancelled' && !decided()) decide('deny', 'cancelled', 'cancelled by the caller');
+      acceptOutcome(report);
       return snapshot();
     },
-    {
-      validator: (report: OperationOutcome) => {
-        if (
-          typeof report !== 'object' ||
-          report === null ||
-          !['succeeded', 'failed', 'cancelled'].includes(report.status)
-        )
-          fail(GovernanceErrorType.invalidInput, 'outcome status must be succeeded, failed or cancelled');
-        if (outcome !== undefined || state.closed)
-          fail(GovernanceErrorType.outcomeAlreadyReported, `operation ${input.operationId} already has its outcome`);
-        // A cancellation may come at any time (the caller went away); a call result only after an allow.
-        if (report.status !== 'cancelled' && state.decision !== 'allow')
-          fail(GovernanceErrorType.notAllowed, `operation ${input.operationId} is not allowed (${state.status})`);
-        if (state.decision === 'deny')
-          fail(GovernanceErrorType.operationClosed, `operation ${input.operationId} was denied`);
-      },
-    },
+    { validator: (report: OperationOutcome) => validateOutcome(report) },
   );
+
+  function validateOutcome(report: OperationOutcome): void {
+    if (typeof report !== 'object' || report === null || !['succeeded', 'failed', 'cancelled'].includes(report.status))
+      fail(GovernanceErrorType.invalidInput, 'outcome status must be succeeded, failed or cancelled');
+    if (outcome !== undefined || state.closed)
+      fail(GovernanceErrorType.outcomeAlreadyReported, `operation ${input.operationId} already has its outcome`);
+    // A cancellation may come at any time (the caller went away); a call result only after an allow.
+    if (report.status !== 'cancelled' && state.decision !== 'allow')
+      fail(GovernanceErrorType.notAllowed, `operation ${input.operationId} is not allowed (${state.status})`);
+    if (state.decision === 'deny')
+      fail(GovernanceErrorType.operationClosed, `operation ${input.operationId} was denied`);
+  }
 
   function decide(decision: 'allow' | 'deny', reason: DecisionReason, message: string): void {
     if (decided()) return;
@@ -313,6 +338,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     if (state.decision === 'allow') {
       const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
       const reported = await condition(() => outcome !== undefined, timeoutMs);
+      flushAudit();
       if (!reported) {
         await releaseAll();
         state.message = 'allowed, but the call was not made in time; reservation released';
@@ -324,6 +350,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
         await settle(outcome as OperationOutcome);
       }
     } else {
+      flushAudit();
       await releaseAll();
       if (state.decisionReason === 'cancelled') publish('cancelled');
       else if (input.approvalMode === 'defer' && !decisionDelivered) {
@@ -339,6 +366,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     if (!isCancellation(error)) throw error;
     // Cancelled (gateway gave up, operator cancel): release, audit, and finish as cancelled, non-cancellably.
     await CancellationScope.nonCancellable(async () => {
+      flushAudit();
       await releaseAll();
       if (!decided()) {
         state.decision = 'deny';
@@ -354,6 +382,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     return snapshot();
   }
 
+  flushAudit();
   await Promise.allSettled(background);
   state.closed = true;
   // Let in-flight awaitDecision / decide calls return before the run closes.

@@ -432,6 +432,8 @@ describe('governed operation workflow (real dev server)', () => {
     expect(outcome.kind).toBe('forwarded');
     expect(forwarded).toBe(1);
     expect(progress[0]).toMatch(/^waiting for approval: 0 of 1, expires in 1 min \(operation op-/);
+    // The outcome went as a signal: the workflow commits the reported usage after the call returned.
+    expect(await gc.result(i.operationId)).toMatchObject({ status: 'succeeded', quotas: [{ committed: 2 }] });
     expect(await usage(i)).toBe(2);
 
     const d = input({ approvalMode: 'defer' });
@@ -443,7 +445,7 @@ describe('governed operation workflow (real dev server)', () => {
       content: [],
       isError: true,
     }));
-    // The update answers once the outcome is recorded; the run then releases the quota and finishes.
+    // The outcome signal is durable before the call returns; the run then releases the quota and finishes.
     expect(again).toMatchObject({ kind: 'forwarded', state: { outcome: { status: 'failed' } } });
     expect(await gc.result(d.operationId)).toMatchObject({ status: 'failed', quotas: [{ status: 'released' }] });
     expect(await usage(d)).toBe(0);

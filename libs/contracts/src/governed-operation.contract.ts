@@ -2,7 +2,7 @@
 // Imported by workflow code, so everything here is deterministic (no Node built-ins, no I/O, no clock).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /** Workflow type name (the function exported by @atom-gov/workflows). */
 export const GOVERNED_OPERATION_WORKFLOW = 'governedOperation';
@@ -292,6 +292,12 @@ export const awaitDecisionUpdate = defineUpdate<OperationState, [AwaitDecisionIn
 
 /** The gateway's report after the call (or that it will not call): commits or releases quota, audits, ends the workflow. */
 export const reportOutcomeUpdate = defineUpdate<OperationState, [OperationOutcome]>('reportOutcome');
+
+/**
+ * The same report as a signal: durable once the server has it, without waiting for a worker, so the gateway's
+ * answer to the caller does not wait for the quota commit. Ignored (logged) when it would be refused as an update.
+ */
+export const reportOutcomeSignal = defineSignal<[OperationOutcome]>('reportOutcome');
 
 /** The operation's state for pages, Slack messages, the CLI and progress notifications. */
 export const stateQuery = defineQuery<OperationState>('state');

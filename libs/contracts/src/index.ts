@@ -23,6 +23,7 @@ export {
   OPERATION_META_KEY,
   opaqueUserRef,
   operationWorkflowId,
+  reportOutcomeSignal,
   reportOutcomeUpdate,
   stateQuery,
   type ApprovalChannel,

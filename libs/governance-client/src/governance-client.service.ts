@@ -16,6 +16,7 @@ import {
   GOVERNED_OPERATION_WORKFLOW,
   isOperationId,
   opaqueUserRef,
+  reportOutcomeSignal,
   reportOutcomeUpdate,
   searchAttributeKeys,
   stateQuery,
@@ -288,6 +289,18 @@ export class GovernanceClient {
       return await handle.executeUpdate(reportOutcomeUpdate, { args: [outcome] });
     } catch (error) {
       throw await this.closedOr(handle, toGovernanceError(error, operationId));
+    }
+  }
+
+  /**
+   * The outcome as a signal: resolves once Temporal has it durably, without waiting for the worker to commit the
+   * quota (the gateway's answer to its caller does not wait either). An outcome the workflow would refuse is ignored.
+   */
+  async signalOutcome(operationId: string, outcome: OperationOutcome): Promise<void> {
+    try {
+      await this.handle(operationId).signal(reportOutcomeSignal, outcome);
+    } catch (error) {
+      throw toGovernanceError(error, operationId);
     }
   }
 

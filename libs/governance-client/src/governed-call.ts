@@ -1,4 +1,4 @@
-import { type GovernedOperationInput, type OperationState } from '@atom-gov/contracts';
+import { type GovernedOperationInput, type OperationOutcome, type OperationState } from '@atom-gov/contracts';
 import { type GovernanceClient } from './governance-client.service.js';
 
 export type CallResult = Record<string, unknown>;
@@ -90,7 +90,7 @@ export async function runGovernedCall(
   const abort = aborted(opts.signal);
   abort.catch(() => undefined);
   const cancel = async (): Promise<void> => {
-    await gc.reportOutcome(input.operationId, { status: 'cancelled' }).catch(() => undefined);
+    await gc.signalOutcome(input.operationId, { status: 'cancelled' }).catch(() => undefined);
   };
   let state: OperationState;
   try {
@@ -125,7 +125,7 @@ export async function runGovernedCall(
   } catch (error) {
     const cancelled = opts.signal?.aborted === true;
     await gc
-      .reportOutcome(input.operationId, {
+      .signalOutcome(input.operationId, {
         status: cancelled ? 'cancelled' : 'failed',
         durationMs: Date.now() - started,
         errorMessage: error instanceof Error ? error.message : String(error),
@@ -135,12 +135,14 @@ export async function runGovernedCall(
   }
   const durationMs = Date.now() - started;
   const usage = opts.usage?.(result, durationMs);
-  const final = await gc.reportOutcome(input.operationId, {
+  const outcome: OperationOutcome = {
     status: result.isError === true ? 'failed' : 'succeeded',
     durationMs,
     responseBytes: resultBytes(result),
     ...(opts.requestBytes !== undefined ? { requestBytes: opts.requestBytes } : {}),
     ...(usage ? { usage } : {}),
-  });
-  return { kind: 'forwarded', result, state: final };
+  };
+  // Durable in Temporal before the result leaves; the workflow commits the quota and audits after.
+  await gc.signalOutcome(input.operationId, outcome);
+  return { kind: 'forwarded', result, state: { ...state, outcome } };
 }
