@@ -22,6 +22,17 @@ const upstream: UpstreamServerConfig = {
   headers: {},
   share: false,
 };
+/** The same server as a Streamable HTTP upstream the gateway launches (the fast path then forwards over undici). */
+const httpUpstream: UpstreamServerConfig = {
+  name: 'everything-http',
+  transport: 'streamable_http',
+  args: [],
+  env: {},
+  headers: {},
+  share: false,
+  url: 'http://127.0.0.1:{port}/mcp',
+  launch: { command: process.execPath, args: [everything, 'streamableHttp'], env: { PORT: '{port}' }, port: 'auto' },
+};
 const identity = { tenant: 't1', user: 'alice', roles: ['dev'] };
 
 interface Observed {
@@ -73,7 +84,8 @@ async function connect(transport: Transport): Promise<Observed> {
 }
 const direct = () =>
   connect(new StdioClientTransport({ command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' }));
-const viaGateway = () => connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/everything`)));
+const viaGateway = (server = 'everything') =>
+  connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp/${server}`)));
 
 /** Sends a raw request and returns the result, or the error's code/message/data. */
 async function call(c: Client, method: string, params?: Record<string, unknown>): Promise<unknown> {
@@ -88,7 +100,7 @@ async function call(c: Client, method: string, params?: Record<string, unknown>)
 
 beforeAll(async () => {
   gateway = new McpGateway({
-    servers: [upstream],
+    servers: [upstream, httpUpstream],
     onOperation: async (r) => {
       records.push(r);
     },
@@ -232,6 +244,44 @@ describe('forwarding through McpGateway matches server-everything directly', () 
     expect(messages.slice(0, 4).map((m) => m.params)).toEqual(
       [1, 2, 3, 4].map((progress) => ({ progress, total: 4, progressToken: 'my-token' })),
     );
+  });
+
+  it(`through a Streamable HTTP upstream too: the corpus, progress, sampling, elicitation, roots, cancellation`, async () => {
+    const [d, g] = await Promise.all([direct(), viaGateway('everything-http')]);
+    const norm = (v: unknown) =>
+      JSON.parse(JSON.stringify(v).replace(/\d{1,2}:\d{2}:\d{2} [AP]M/g, '<time>')) as unknown;
+    for (const [method, params] of corpus) {
+      const [a, b] = [norm(await call(d.client, method, params)), norm(await call(g.client, method, params))];
+      expect({ method, params, result: b }).toEqual({ method, params, result: a });
+    }
+    const seen: number[] = [];
+    await g.client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 4 } },
+      },
+      { onprogress: (p) => seen.push(p.progress) },
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(seen).toEqual([1, 2, 3, 4].slice(0, seen.length));
+    for (const params of [
+      { name: 'trigger-sampling-request', arguments: { prompt: 'What is 6*7?', maxTokens: 20 } },
+      { name: 'trigger-elicitation-request', arguments: {} },
+      { name: 'get-roots-list', arguments: {} },
+    ]) {
+      expect(await call(g.client, 'tools/call', params)).toEqual(await call(d.client, 'tools/call', params));
+    }
+    expect(g.samplingRequests).toEqual(d.samplingRequests);
+    const controller = new AbortController();
+    const pending = g.client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 30, steps: 30 } },
+      },
+      { signal: controller.signal, onprogress: () => controller.abort('user cancelled') },
+    );
+    await expect(pending).rejects.toThrow();
+    expect(await call(g.client, 'ping')).toEqual({});
   });
 
   it('sampling and elicitation round-trip to the session that caused them', async () => {
