@@ -2,7 +2,7 @@
 // are watched; a change is validated (loadConfig), compiled and swapped in atomically. An invalid change keeps the
 // running policy and is reported in the log, in /healthz (`policy` section) and in the reload counters.
 import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { loadConfig, type AtomGovConfig, type RuntimeOptions } from '@atom-gov/config';
 import { compilePolicy, type PolicyEngine } from '@atom-gov/policy';
@@ -145,6 +145,9 @@ export class PolicyHolder implements OnModuleDestroy {
       try {
         const w = watch(dir, { persistent: false }, (_event, file) => {
           if (file && !/\.(ya?ml|json)$/i.test(file.toString())) return;
+          // The pin lock file (JSON, often beside the config) is the gateway's own state, not configuration.
+          if (file && dir === dirname(config.pinning.lockFile) && file.toString() === basename(config.pinning.lockFile))
+            return;
           this.schedule();
         });
         w.on('error', (e) => this.logger.warn(`cannot watch ${dir}: ${e.message}`));
