@@ -77,6 +77,22 @@ beforeAll(async () => {
       on_timeout: deny
 `,
   );
+  // Quota-only (no human): the usage committed is measured from the call (response bytes, duration).
+  writeFileSync(
+    join(dir, 'usage.yaml'),
+    `policy:
+  name: image_bytes
+  trigger: { mcp_server: everything, operation: get-tiny-image }
+  action:
+    quota: { limit: 100000000/day, resource: bytes, per: tenant }
+---
+policy:
+  name: image_compute
+  trigger: { mcp_server: everything, operation: get-tiny-image }
+  action:
+    quota: { limit: 3600/day, resource: compute_seconds, per: user }
+`,
+  );
   writeFileSync(
     join(dir, 'mcp-governance.yaml'),
     `atom_gov:
@@ -95,7 +111,7 @@ beforeAll(async () => {
     - name: everything
       command: ${JSON.stringify(process.execPath)}
       args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [approval.yaml, defer.yaml, timeout.yaml]
+  policy_files: [approval.yaml, defer.yaml, timeout.yaml, usage.yaml]
 `,
   );
   const config = await loadConfig({ configPath: join(dir, 'mcp-governance.yaml'), dataDir: dir, env: { HOME: dir } });
@@ -199,6 +215,26 @@ describe('governed call through the gateway (require_approval, 2 approvers)', ()
     expect(await gatewayRecords(op.operationId)).toEqual([
       expect.objectContaining({ decision: 'governed', outcome: 'denied', target: 'echo', user: 'dave@company.com' }),
     ]);
+  }, 60_000);
+});
+
+describe('quota usage reported from results', () => {
+  it('commits the response size as bytes and the duration as compute seconds to the reservations', async () => {
+    const client = await connect();
+    const result = await client.callTool({ name: 'get-tiny-image', arguments: {} });
+    expect(result.isError).not.toBe(true);
+    const [record] = (await audit.query({ tenant: TENANT, target: 'get-tiny-image' })).filter(
+      (e) => uuidVersion(e.id) !== 5,
+    );
+    expect(record).toMatchObject({ decision: 'governed', outcome: 'ok' });
+    const final = await gc.result(record!.operationId!);
+    expect(final.status).toBe('succeeded');
+    const bytes = final.quotas.find((q) => q.resource === 'bytes');
+    const compute = final.quotas.find((q) => q.resource === 'compute_seconds');
+    expect(bytes).toMatchObject({ status: 'committed', committed: final.outcome?.responseBytes });
+    expect(bytes!.committed).toBeGreaterThan(1000); // the image's base64 text
+    expect(compute?.status).toBe('committed');
+    expect(compute!.committed).toBeCloseTo((final.outcome?.durationMs ?? NaN) / 1000, 3);
   }, 60_000);
 });
 
