@@ -392,8 +392,11 @@ function toEvent(row: AuditEventRow): AuditEvent {
     prevHash: row.prevHash,
     notes: row.notes,
   };
-  for (const [key, value] of Object.entries(optional)) {
-    if (value !== null && value !== undefined) Object.assign(event, { [key]: value });
+  // Plain property writes, no entries arrays or temporary objects: a million-event export spent more time here
+  // (and in collecting that garbage) than in reading the rows.
+  for (const key in optional) {
+    const value = optional[key as keyof typeof optional];
+    if (value !== null && value !== undefined) (event as unknown as Record<string, unknown>)[key] = value;
   }
   return event;
 }
