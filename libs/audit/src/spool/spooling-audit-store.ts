@@ -21,6 +21,7 @@ export interface SpoolingAuditStoreOptions {
 }
 
 const REPLAY_CHUNK = 500;
+const MAX_BACKOFF_MS = 30_000;
 
 /** What the spool adds to the store it decorates. */
 export interface SpoolControl {
@@ -80,6 +81,8 @@ class AuditSpool implements SpoolControl {
   private offset = 0;
   private pending = 0;
   private closed = false;
+  private backoffMs = 0;
+  private retryAt = 0;
   private readonly timer: NodeJS.Timeout;
 
   private constructor(
@@ -221,14 +224,32 @@ class AuditSpool implements SpoolControl {
   }
 
   private tick(): void {
-    if (!this.degraded || this.replaying || this.closed) return;
+    if (!this.degraded || this.replaying || this.closed || Date.now() < this.retryAt) return;
     this.replaying = this.inner
       .ping()
-      .then(() => this.replay())
-      .catch(() => undefined)
+      .then(
+        async () => {
+          await this.replay();
+          if (this.degraded) this.backOff();
+          else this.backoffMs = 0;
+        },
+        // Still down: try again at the next tick (a refused connection costs nothing).
+        () => undefined,
+      )
+      .catch(() => this.backOff())
       .finally(() => {
         this.replaying = undefined;
       });
+  }
+
+  /**
+   * Replays that fail although the ping answered are retried less and less often (up to every 30 s): a SQLite file
+   * locked by another process answers the ping but blocks each write attempt for the busy timeout, synchronously.
+   */
+  private backOff(): void {
+    const base = this.opts.pingIntervalMs ?? 1000;
+    this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs === 0 ? base : this.backoffMs * 2);
+    this.retryAt = Date.now() + this.backoffMs;
   }
 
   /** Replays the spool from `offset` in order; switches back to the database once it has caught up. */
