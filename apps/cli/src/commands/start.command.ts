@@ -43,19 +43,13 @@ let stopping = false;
 export async function startAll(flags: StartFlags): Promise<Started> {
   const config = await loadRuntimeConfig(flags);
   await installTemporalRuntime();
-  const [
-    { ensureTemporalCli, startDevServer },
-    { auditChainOptions },
-    { startWorker },
-    { startGateway },
-    { createNotifiers },
-  ] = await Promise.all([
-    import('@atom-gov/devserver'),
-    import('@atom-gov/audit'),
-    import('@atom-gov/worker'),
-    import('@atom-gov/gateway'),
-    import('@atom-gov/notify'),
-  ]);
+  // One after another: Jest's ESM loader fails parallel dynamic imports that share modules (jestjs/jest#11434),
+  // and these all import @atom-gov/audit; in a plain Node process the order costs nothing.
+  const { ensureTemporalCli, startDevServer } = await import('@atom-gov/devserver');
+  const { auditChainOptions } = await import('@atom-gov/audit');
+  const { startWorker } = await import('@atom-gov/worker');
+  const { startGateway } = await import('@atom-gov/gateway');
+  const { createNotifiers } = await import('@atom-gov/notify');
   const started: Stoppable[] = [];
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
