@@ -237,20 +237,29 @@ export class McpGateway {
     res: ServerResponse,
     opts: HandleOptions,
   ): Promise<void> {
-    let handler = this.modernHandlers.get(config.name);
+    // One handler per server and tenant: its subscriptions/listen bus carries that tenant's upstream changes only.
+    const key = `${config.name}\u0000${opts.identity.tenant}`;
+    let handler = this.modernHandlers.get(key);
     if (!handler) {
       handler = createMcpHandler((ctx) => this.modernServer(config, ctx), {
         legacy: 'reject',
         onerror: (error) => this.logger.warn(`mcp ${config.name} (2026-07-28): ${error.message}`),
         maxRequestBodySize: this.opts.maxBodyBytes,
       });
-      this.modernHandlers.set(config.name, handler);
+      this.modernHandlers.set(key, handler);
     }
     const hub = await this.pooledHub(config, opts.identity);
-    const checked = await this.checkInitialize(config, hub, opts, randomUUID(), requestMethod(body));
+    const notify = handler.notify;
+    hub.onChange = (n) => publishChange(notify, n);
+    const method = requestMethod(body);
+    const checked = await this.checkInitialize(config, hub, opts, randomUUID(), method);
     if ('deny' in checked) {
-      await this.recordRejected(config.name, opts.identity, requestMethod(body), 403, checked.deny, opts.transport);
+      await this.recordRejected(config.name, opts.identity, method, 403, checked.deny, opts.transport);
       return writeJsonRpcError(res, requestId(body), POLICY_DENIED, checked.deny);
+    }
+    if (method === 'subscriptions/listen') {
+      const refused = await this.holdListen(config, hub, body, res, opts);
+      if (refused) return writeJsonRpcError(res, requestId(body), POLICY_DENIED, refused);
     }
     const authInfo = {
       token: '',
@@ -262,6 +271,55 @@ export class McpGateway {
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (!response.body) return void res.end();
     Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+  }
+
+  /**
+   * A listen stream's resource subscriptions become upstream subscriptions on the pooled hub (each URI decided by
+   * the interceptor like a resources/subscribe), held until the stream ends; the hub stays open meanwhile.
+   * Returns the denial message when one URI is refused.
+   */
+  private async holdListen(
+    config: UpstreamServerConfig,
+    hub: UpstreamHub,
+    body: unknown,
+    res: ServerResponse,
+    opts: HandleOptions,
+  ): Promise<string | undefined> {
+    const filter = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications;
+    const uris = Array.isArray(filter?.resourceSubscriptions)
+      ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
+      : [];
+    for (const uri of uris) {
+      const ctx: InterceptContext = {
+        tenant: opts.identity.tenant,
+        user: opts.identity.user,
+        roles: opts.identity.roles,
+        sessionId: randomUUID(),
+        server: config.name,
+        method: 'resources/subscribe',
+        name: uri,
+        args: { uri },
+        transport: opts.transport ?? 'http',
+        remoteAddress: opts.remoteAddress,
+      };
+      const decision = await this.opts.interceptor?.beforeRequest(ctx, {
+        method: 'resources/subscribe',
+        params: { uri },
+      });
+      if (decision?.kind === 'deny') return decision.message;
+    }
+    const held: string[] = [];
+    hub.listeners++;
+    res.once('close', () => {
+      hub.listeners--;
+      hub.lastUsed = Date.now();
+      for (const uri of held) hub.releaseSubscription(uri);
+    });
+    for (const uri of uris) {
+      await hub.holdSubscription(uri);
+      held.push(uri);
+    }
+    return undefined;
   }
 
   private async modernServer(config: UpstreamServerConfig, ctx: McpRequestContext): Promise<Server> {
@@ -542,7 +600,7 @@ export class McpGateway {
     for (const [key, pending] of this.pooledHubs) {
       void pending.then(
         (hub) => {
-          if (hub.sessions.size === 0 && now - hub.lastUsed > idleMs) {
+          if (hub.sessions.size === 0 && hub.listeners === 0 && now - hub.lastUsed > idleMs) {
             this.pooledHubs.delete(key);
             void hub.close();
           }
@@ -584,6 +642,17 @@ function fastHeaders(req: IncomingMessage): boolean {
     type.includes('application/json') &&
     (version === undefined || LEGACY_VERSIONS.has(version))
   );
+}
+
+/** An upstream change, published on the listen bus of the tenant's handler. */
+function publishChange(notify: McpHttpHandler['notify'], n: { method: string; params?: unknown }): void {
+  if (n.method === 'notifications/tools/list_changed') notify.toolsChanged();
+  else if (n.method === 'notifications/prompts/list_changed') notify.promptsChanged();
+  else if (n.method === 'notifications/resources/list_changed') notify.resourcesChanged();
+  else if (n.method === 'notifications/resources/updated') {
+    const uri = (n.params as { uri?: unknown } | undefined)?.uri;
+    if (typeof uri === 'string') notify.resourceUpdated(uri);
+  }
 }
 
 function requestMethod(body: unknown): string {

@@ -16,12 +16,16 @@ afterAll(async () => {
   await harness.close();
 });
 
-async function client(era: 'legacy' | '2026-07-28'): Promise<Client> {
+async function client(era: 'legacy' | '2026-07-28', tenant = 't1'): Promise<Client> {
   const c = new Client(
     { name: `spec-${era}`, version: '1' },
     era === 'legacy' ? {} : { versionNegotiation: { mode: { pin: era } } },
   );
-  await c.connect(new StreamableHTTPClientTransport(new URL(`${harness.base}/mcp/everything`)));
+  await c.connect(
+    new StreamableHTTPClientTransport(new URL(`${harness.base}/mcp/everything`), {
+      requestInit: { headers: { 'x-test-tenant': tenant } },
+    }),
+  );
   clients.push(c);
   return c;
 }
@@ -39,5 +43,45 @@ describe('2026-07-28 stateless requests', () => {
     const read = { uri: 'demo://resource/static/document/features.md' };
     expect((await modern.readResource(read)).contents).toEqual((await legacy.readResource(read)).contents);
     expect(records.some((r) => r.method === 'tools/call' && r.target === 'echo' && r.outcome === 'ok')).toBe(true);
+  });
+});
+
+describe('2026-07-28 subscriptions/listen bridged to the upstream', () => {
+  it('list_changed and resource updates of the tenant’s upstream reach its listen stream, not other tenants’', async () => {
+    const uri = 'demo://resource/dynamic/text/1';
+    const listener = await client('2026-07-28');
+    const other = await client('2026-07-28', 't2');
+    const got: Array<{ method: string; params?: unknown }> = [];
+    const otherGot: string[] = [];
+    const arrived = (method: string) =>
+      new Promise<void>((resolve) => {
+        listener.setNotificationHandler(method as 'notifications/resources/updated', (n) => {
+          got.push(n);
+          resolve();
+        });
+      });
+    const updated = arrived('notifications/resources/updated');
+    const listChanged = arrived('notifications/resources/list_changed');
+    for (const m of ['notifications/resources/updated', 'notifications/resources/list_changed'] as const)
+      other.setNotificationHandler(m, (n) => void otherGot.push(n.method));
+    const sub = await listener.listen({ resourcesListChanged: true, resourceSubscriptions: [uri] });
+    const otherSub = await other.listen({ resourcesListChanged: true, resourceSubscriptions: [uri] });
+    expect(sub.honoredFilter).toMatchObject({ resourcesListChanged: true, resourceSubscriptions: [uri] });
+    // Another request of the same tenant makes the (pooled) upstream send updates and change its resource list.
+    const caller = await client('2026-07-28');
+    await caller.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    await updated;
+    await caller.callTool({
+      name: 'gzip-file-as-resource',
+      arguments: { name: 'hello.txt.gz', data: 'data:text/plain;base64,aGVsbG8=', outputType: 'resourceLink' },
+    });
+    await listChanged;
+    await caller.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+    expect(got.find((n) => n.method === 'notifications/resources/updated')?.params).toMatchObject({ uri });
+    // Tenant t2 has its own upstream and bus (delivery on a bus is synchronous, so it would have arrived by now).
+    expect(otherGot).toEqual([]);
+    await sub.close();
+    await otherSub.close();
+    expect(await sub.closed).toBe('local');
   });
 });

@@ -79,6 +79,12 @@ export class UpstreamHub {
   private closed = false;
   /** Pooled hubs (2026-07-28 stateless requests) outlive their per-request sessions; the idle reaper closes them. */
   keepOpen = false;
+  /** Open 2026-07-28 `subscriptions/listen` streams fed by this hub (the reaper leaves the hub open meanwhile). */
+  listeners = 0;
+  /** Receives list_changed and resources/updated from the upstream (bridged to `subscriptions/listen` streams). */
+  onChange?: (notification: Notification) => void;
+  /** Upstream resource subscriptions held for listen streams, with their holders' count. */
+  private readonly heldSubscriptions = new Map<string, number>();
   lastUsed = Date.now();
   onclose?: () => void;
 
@@ -256,8 +262,34 @@ export class UpstreamHub {
     return Promise.reject(new Error(`no session to route '${request.method}' to`));
   }
 
+  /** Subscribes upstream to a resource for a listen stream (once per URI, counted). */
+  async holdSubscription(uri: string): Promise<void> {
+    const n = this.heldSubscriptions.get(uri) ?? 0;
+    this.heldSubscriptions.set(uri, n + 1);
+    if (n === 0) {
+      try {
+        await this.client.request({ method: 'resources/subscribe', params: { uri } } as never, passthroughResult);
+      } catch (error) {
+        this.heldSubscriptions.delete(uri);
+        throw error;
+      }
+    }
+  }
+
+  releaseSubscription(uri: string): void {
+    const n = this.heldSubscriptions.get(uri) ?? 0;
+    if (n > 1) return void this.heldSubscriptions.set(uri, n - 1);
+    this.heldSubscriptions.delete(uri);
+    if (n === 1 && !this.closed)
+      this.client
+        .request({ method: 'resources/unsubscribe', params: { uri } } as never, passthroughResult)
+        .catch(() => {});
+  }
+
   private routeNotification(notification: Notification): void {
     const method = notification.method;
+    if (this.onChange && (method.endsWith('/list_changed') || method === 'notifications/resources/updated'))
+      this.onChange(notification);
     if (method === 'notifications/resources/updated') {
       const uri = (notification.params as { uri?: string } | undefined)?.uri;
       for (const s of this.sessions)
