@@ -10,4 +10,7 @@ export interface GatewayOptions {
   audit: AuditStore;
   /** How often a caller waiting for approval gets a progress notification (default 5000 ms; tests shorten it). */
   governedProgressEveryMs?: number;
+  /** How long an approved operation waits for this gateway's outcome report before releasing its quota (default
+   * 10 min: a gateway that died mid-call leaves nothing reserved for longer). */
+  governedOutcomeTimeoutMs?: number;
 }

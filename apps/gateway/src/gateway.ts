@@ -29,6 +29,9 @@ export async function startGateway(opts: StartGatewayOptions): Promise<RunningGa
       temporalAddress: opts.temporalAddress,
       audit: opts.audit,
       ...(opts.governedProgressEveryMs !== undefined ? { governedProgressEveryMs: opts.governedProgressEveryMs } : {}),
+      ...(opts.governedOutcomeTimeoutMs !== undefined
+        ? { governedOutcomeTimeoutMs: opts.governedOutcomeTimeoutMs }
+        : {}),
     }),
     {
       // The MCP controller reads raw bodies itself (size limits, JSON-RPC parsing by the MCP SDK).

@@ -34,6 +34,7 @@ export class TemporalGovernedRunner implements GovernedRunner {
   private readonly gc: GovernanceClient;
 
   private readonly progressEveryMs: number | undefined;
+  private readonly outcomeTimeoutMs: number | undefined;
   private readonly temporal: TemporalClientService;
   /** Temporal answered recently (ms epoch): skip the reachability probe until then. */
   private healthyUntil = 0;
@@ -47,6 +48,7 @@ export class TemporalGovernedRunner implements GovernedRunner {
     this.gc = new GovernanceClient({ client: temporal.client, taskQueue: temporal.taskQueue });
     this.temporal = temporal;
     this.progressEveryMs = options?.governedProgressEveryMs;
+    this.outcomeTimeoutMs = options?.governedOutcomeTimeoutMs;
     this.audit = options?.audit;
   }
 
@@ -83,6 +85,8 @@ export class TemporalGovernedRunner implements GovernedRunner {
     signal: AbortSignal,
   ): Promise<McpResult> {
     const input = toOperationInput(ctx, decision, params);
+    if (this.outcomeTimeoutMs !== undefined && input.approvalMode === 'wait')
+      input.outcomeTimeoutMs = this.outcomeTimeoutMs;
     // Fail closed: a governed operation must not run while its audit records cannot be made durable (fast-path
     // events are spooled meanwhile; governed ones are refused until the audit database is back).
     if (this.audit?.isDegraded?.()) {
