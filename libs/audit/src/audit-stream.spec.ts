@@ -77,6 +77,15 @@ function streamSuite(name: string, open: () => Promise<{ store: AuditStore; disp
       expect(await stream.count()).toBe(expected.length);
     });
 
+    it('takes the query filters of `audit` too (target, outcome, free text)', async () => {
+      const got = await collect(store.stream({ target: 'tool_2', outcome: 'denied', text: 'USER3' }, { batchSize: 5 }));
+      const expected = written.filter(
+        (e) => e.target === 'tool_2' && e.outcome === 'denied' && e.user.includes('user3'),
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      expect(got.map((e) => e.id)).toEqual([...expected].sort(byTimeThenId).map((e) => e.id));
+    });
+
     it('stops at limit and yields nothing for an empty match', async () => {
       expect(await collect(store.stream({ limit: 130 }, { batchSize: 40 }))).toHaveLength(130);
       expect(await collect(store.stream({ tenant: 'nobody' }))).toEqual([]);

@@ -2,6 +2,7 @@
 import { type Repository, type SelectQueryBuilder } from 'typeorm';
 import { AUDIT_DECISIONS, type AuditEvent, type AuditQuery } from './audit-event.js';
 import { type AuditEventRow } from './audit-event.entity.js';
+import { applyAuditFilter } from './audit-query.js';
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 
 export interface AuditStreamOptions {
@@ -38,7 +39,8 @@ export function streamAuditEvents(
 ): AuditEventStream {
   checkStream(filter, opts);
   const batchSize = opts.batchSize ?? DEFAULT_STREAM_BATCH;
-  const base = (): SelectQueryBuilder<AuditEventRow> => applyFilter(source.repository.createQueryBuilder('e'), filter);
+  const base = (): SelectQueryBuilder<AuditEventRow> =>
+    applyAuditFilter(source.repository.createQueryBuilder('e'), filter);
   const fail = (cause: unknown): never => {
     throw new AuditStoreUnavailableError(`reading from ${source.where} failed: ${describeCause(cause)}`, { cause });
   };
@@ -129,16 +131,6 @@ function pageReader(source: AuditStreamSource): (qb: SelectQueryBuilder<AuditEve
     const raw = (await manager.query(sql, params)) as Array<Record<string, unknown>>;
     return raw.map(fromObject);
   };
-}
-
-function applyFilter(qb: SelectQueryBuilder<AuditEventRow>, filter: AuditQuery): SelectQueryBuilder<AuditEventRow> {
-  for (const key of ['server', 'tenant', 'user', 'decision'] as const) {
-    const value = filter[key];
-    if (value !== undefined) qb.andWhere(`e.${key} = :${key}`, { [key]: value });
-  }
-  if (filter.since) qb.andWhere('e.time >= :since', { since: filter.since });
-  if (filter.until) qb.andWhere('e.time < :until', { until: filter.until });
-  return qb;
 }
 
 function checkStream(filter: AuditQuery, opts: AuditStreamOptions): void {
