@@ -1,22 +1,59 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAuditStore } from './audit-store.service.js';
+import { createDataSource } from './data-source.js';
 import { openQuotaStore, type QuotaReserveRequest, type QuotaStore } from './quota-store.service.js';
 
 const DAY = 86_400_000;
 
-describe('quota store (SQLite)', () => {
-  let dir: string;
+interface Backend {
+  opts: { databaseUrl?: string; sqlitePath: string };
+  dispose(): Promise<void>;
+}
+
+/** The same suite on both databases the product supports: SQLite (default) and PostgreSQL (database.url). */
+const backends: Record<string, () => Promise<Backend>> = {
+  SQLite: async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atom-gov-quota-'));
+    return {
+      opts: { sqlitePath: join(dir, 'audit.sqlite') },
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+  PostgreSQL: async () => {
+    const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
+    if (!adminUrl)
+      throw new Error(
+        'ATOM_GOV_TEST_PG_URL is not set: the Jest global setup (test/setup/postgres.ts) starts PostgreSQL',
+      );
+    const database = `quota_${randomUUID().replaceAll('-', '')}`;
+    const url = new URL(adminUrl);
+    url.pathname = `/${database}`;
+    const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
+    await admin.query(`CREATE DATABASE ${database}`);
+    return {
+      opts: { databaseUrl: url.toString(), sqlitePath: '' },
+      async dispose() {
+        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+        await admin.destroy();
+      },
+    };
+  },
+};
+
+describe.each(Object.keys(backends))('quota store (%s)', (name) => {
+  let backend: Backend;
   let store: QuotaStore;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'atom-gov-quota-'));
-    store = await openQuotaStore({ sqlitePath: join(dir, 'audit.sqlite') });
+    backend = await backends[name]!();
+    store = await openQuotaStore(backend.opts);
   });
   afterAll(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
+    await store?.close();
+    await backend?.dispose();
   });
 
   const at = new Date('2026-11-24T12:00:00Z');
@@ -71,7 +108,7 @@ describe('quota store (SQLite)', () => {
   });
 
   it('shares the audit database (one migration list) and serialises concurrent reservations', async () => {
-    const audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
+    const audit = await openAuditStore(backend.opts);
     await audit.close();
     const key = 'acme|tenant:acme|race|api_calls';
     const results = await Promise.all(
