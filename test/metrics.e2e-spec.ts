@@ -4,7 +4,7 @@
 // --output FILE` writes the same text for node_exporter; one OpenTelemetry span per request reaches an in-memory
 // exporter registered through the global OpenTelemetry API (how a deployment configures an exporter).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -112,6 +112,14 @@ describe('atom-gov metrics --format prometheus', () => {
     let out = '';
     await metricsCommand({ url: gw.url }, (t) => (out += t));
     expect(out).toContain('atom_gov_policy_decisions_total');
+
+    // Without --url: the configuration's gateway address (a wildcard listen address is reached over loopback).
+    const port = new URL(gw.url).port;
+    const configPath = join(gw.dir, 'scrape.yaml');
+    writeFileSync(configPath, `atom_gov:\n  gateway:\n    host: 0.0.0.0\n    port: ${port}\n`);
+    let viaConfig = '';
+    await metricsCommand({ config: configPath, dataDir: gw.dir }, (t) => (viaConfig += t));
+    expect(viaConfig).toContain('# TYPE atom_gov_calls_total counter');
   });
 
   it('names the address and the fix when no gateway answers, and leaves the file alone', async () => {
