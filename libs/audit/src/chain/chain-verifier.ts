@@ -181,7 +181,7 @@ async function verifyTenant(
         'bad signature',
         publicKey
           ? `checkpoint ${c.id} (seq ${c.seq}, ${c.createdAt}) does not carry a valid signature of this key`
-          : `checkpoint ${c.id} (seq ${c.seq}) cannot be checked: no public key`,
+          : `checkpoint ${c.id} (seq ${c.seq}) cannot be checked: no public key (run 'atom-gov audit verify --export-public-key FILE' where the signing key is, then pass --public-key FILE)`,
         c.seq,
       );
     }
