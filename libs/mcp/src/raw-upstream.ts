@@ -115,7 +115,9 @@ export class TransportRawChannel implements RawChannel {
  */
 export class HttpRawChannel implements RawChannel {
   private readonly pool: Pool;
+  private readonly origin: string;
   private readonly path: string;
+  private closed = false;
   private readonly inFlight = new Set<Settle>();
 
   constructor(
@@ -125,7 +127,8 @@ export class HttpRawChannel implements RawChannel {
     private readonly deliver: Deliver,
     private readonly name: string,
   ) {
-    this.pool = new Pool(url.origin, { connections: 256, keepAliveTimeout: 60_000 });
+    this.pool = sharedPool(url.origin);
+    this.origin = url.origin;
     this.path = url.pathname + url.search;
   }
 
@@ -212,8 +215,33 @@ export class HttpRawChannel implements RawChannel {
 
   async close(): Promise<void> {
     this.fail(new ProtocolError(-32000, 'Connection closed'));
-    await this.pool.close().catch(() => {});
+    if (this.closed) return;
+    this.closed = true;
+    await releasePool(this.origin);
   }
+}
+
+/**
+ * One keep-alive pool per upstream origin, shared by every session's channel (sessions differ by header only), so
+ * connections stay warm across sessions; closed with its last channel.
+ */
+const pools = new Map<string, { pool: Pool; users: number }>();
+
+function sharedPool(origin: string): Pool {
+  let entry = pools.get(origin);
+  if (!entry) {
+    entry = { pool: new Pool(origin, { connections: 256, keepAliveTimeout: 60_000 }), users: 0 };
+    pools.set(origin, entry);
+  }
+  entry.users++;
+  return entry.pool;
+}
+
+async function releasePool(origin: string): Promise<void> {
+  const entry = pools.get(origin);
+  if (!entry || --entry.users > 0) return;
+  pools.delete(origin);
+  await entry.pool.close().catch(() => {});
 }
 
 /** Index just past the blank line that ends the first SSE event, or -1. */
