@@ -10,6 +10,7 @@ import {
   type TenantsIo,
   tenantsForgetCommand,
   tenantsKeysCommand,
+  tenantsRewrapCommand,
   tenantsRotateKeyCommand,
 } from './tenants.command.js';
 
@@ -155,6 +156,22 @@ describe.each([
     const again = io();
     await tenantsForgetCommand('acme', { ...opts(), yes: true }, again);
     expect(again.out()).toContain("Tenant 'acme' has no live data keys: nothing to erase.");
+  });
+
+  it('rewrap rotates the master key: old key no longer opens, new one does', async () => {
+    const file = join(dir, 'next.key');
+    const nextKey = randomBytes(32).toString('hex');
+    writeFileSync(file, nextKey, { mode: 0o600 });
+    const out = io();
+    await tenantsRewrapCommand({ ...opts(), newMasterKeyFile: file }, out);
+    expect(out.out()).toMatch(/^Re-wrapped \d+ data keys? under master key [0-9a-f]{16}\./);
+    // With the old key the fields cannot be opened: each says why instead of failing the whole listing.
+    expect((await argsOf('globex'))[0]).toMatch(
+      /^\[unreadable: data key k[0-9a-f]{16} of tenant 'globex' is wrapped by master key/,
+    );
+    env.ATOM_GOV_MASTER_KEY = nextKey;
+    expect((await argsOf('globex')).every((a) => a.startsWith('{"path":"/globex/'))).toBe(true);
+    await expect(tenantsRewrapCommand(opts(), io())).rejects.toThrow(/--new-master-key-file FILE/);
   });
 
   it('explains when there is no master key at all', async () => {

@@ -15,6 +15,7 @@ export interface TenantsOptions {
   dataDir?: string;
   yes?: boolean;
   format?: string;
+  newMasterKeyFile?: string;
 }
 
 export interface TenantsIo extends AuditOutput {
@@ -121,6 +122,27 @@ export async function tenantsRotateKeyCommand(tenant: string, opts: TenantsOptio
   });
 }
 
+/** Master key rotation: re-wraps every live data key under the key in `--new-master-key-file`. */
+export async function tenantsRewrapCommand(opts: TenantsOptions, io: TenantsIo): Promise<void> {
+  if (!opts.newMasterKeyFile) {
+    throw new CliError('give the new master key: --new-master-key-file FILE (e.g. from `openssl rand -hex 32`)', 2);
+  }
+  const { loadMasterKey } = await import('@atom-gov/audit');
+  let next;
+  try {
+    next = loadMasterKey({ masterKeyFile: opts.newMasterKeyFile, dataDir: '' });
+  } catch (error) {
+    throw new CliError((error as Error).message, 2);
+  }
+  await withKeyring(opts, io, async (keyring) => {
+    const n = await keyring.rewrap(next);
+    io.stdout(
+      `Re-wrapped ${n} data key${n === 1 ? '' : 's'} under master key ${next.id}. Now give every gateway, worker and ` +
+        `CLI the new key (ATOM_GOV_MASTER_KEY_FILE=${opts.newMasterKeyFile}) and retire the old one.\n`,
+    );
+  });
+}
+
 export async function tenantsKeysCommand(
   tenant: string | undefined,
   opts: TenantsOptions,
@@ -190,6 +212,12 @@ export function register(program: Command): void {
       .description('Start a new data key for the tenant (older events stay readable under their keys)')
       .argument('<tenant>', 'tenant name'),
   ).action(async (tenant: string, opts: TenantsOptions) => tenantsRotateKeyCommand(tenant, opts, processIo));
+  common(
+    tenants
+      .command('rewrap')
+      .description('Master key rotation: re-wrap every tenant data key under a new master key')
+      .requiredOption('--new-master-key-file <file>', 'the new master key (64 hex characters or base64, mode 0600)'),
+  ).action(async (opts: TenantsOptions) => tenantsRewrapCommand(opts, processIo));
   common(
     tenants
       .command('keys')

@@ -174,6 +174,16 @@ describe.each([
     );
   });
 
+  it('re-wraps every live key under a new master key; sealed fields open with it, not with the old one', async () => {
+    const ring = await keyring();
+    const sealed = await ring.seal('rewrap', 'payload');
+    const next = loadMasterKey({ masterKey: randomBytes(32).toString('hex'), dataDir: tempDir() });
+    expect(await ring.rewrap(next)).toBeGreaterThanOrEqual(1);
+    expect(await (await keyring({ master: next, cacheTtlMs: 0 })).open('rewrap', sealed)).toBe('payload');
+    await expect((await keyring({ cacheTtlMs: 0 })).open('rewrap', sealed)).rejects.toThrow(/wrapped by master key/);
+    master = next;
+  });
+
   it('forget crypto-shreds a tenant: its sealed fields read [erased] through the store, others untouched', async () => {
     const ring = await keyring({ cacheTtlMs: 0 });
     const writer = await openAuditStore(db.opts);

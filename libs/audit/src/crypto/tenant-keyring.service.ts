@@ -137,6 +137,37 @@ export class TenantKeyring implements AuditFieldCipher {
     return live.length;
   }
 
+  /**
+   * Master key rotation: re-wraps every live data key under `next` (one transaction; the data keys themselves and
+   * every sealed field stay as they are). Afterwards the processes must be given `next` as their master key.
+   * Returns how many keys were re-wrapped.
+   */
+  async rewrap(next: MasterKey): Promise<number> {
+    const rows = await this.select(`SELECT * FROM ${TENANT_KEYS_TABLE} WHERE wrapped_key IS NOT NULL`, []);
+    const updates = rows.map((row) => ({
+      keyId: row.key_id,
+      wrapped: wrapKey(next, row.tenant, row.key_id, this.unwrap(row)),
+    }));
+    let n = 0;
+    const sql = (text: string) => (this.driver === 'postgres' ? text.replace(/\?/g, () => `$${++n}`) : text);
+    try {
+      await this.dataSource.transaction(async (manager) => {
+        for (const u of updates) {
+          n = 0;
+          await manager.query(
+            sql(
+              `UPDATE ${TENANT_KEYS_TABLE} SET wrapped_key = ?, master_key_id = ? WHERE key_id = ? AND wrapped_key IS NOT NULL`,
+            ),
+            [u.wrapped, next.id, u.keyId],
+          );
+        }
+      });
+    } catch (cause) {
+      throw new AuditStoreUnavailableError(`tenant keys: ${describeCause(cause)}`, { cause });
+    }
+    return updates.length;
+  }
+
   /** Every data key (optionally of one tenant), oldest first, without key material. */
   async list(tenant?: string): Promise<TenantKeyInfo[]> {
     const rows = await this.select(
@@ -184,11 +215,7 @@ export class TenantKeyring implements AuditFieldCipher {
   private async createKey(tenant: string): Promise<{ keyId: string; key: Buffer }> {
     const keyId = `k${randomBytes(8).toString('hex')}`;
     const key = randomBytes(32);
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.master.key, iv);
-    cipher.setAAD(wrapAad(tenant, keyId));
-    const body = Buffer.concat([cipher.update(key), cipher.final()]);
-    const wrapped = Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    const wrapped = wrapKey(this.master, tenant, keyId, key);
     await this.run(
       `INSERT INTO ${TENANT_KEYS_TABLE} (key_id, tenant, wrapped_key, master_key_id, created_at) VALUES (?, ?, ?, ?, ?)`,
       [keyId, tenant, wrapped, this.master.id, this.now()],
@@ -263,6 +290,14 @@ export function parseSealed(sealed: string): { keyId: string; payload: Buffer } 
 // does not open there.
 function fieldAad(tenant: string, keyId: string): Buffer {
   return Buffer.from(`atom-gov/audit-field/v1\u0000${tenant}\u0000${keyId}`, 'utf8');
+}
+
+function wrapKey(master: MasterKey, tenant: string, keyId: string, key: Buffer): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', master.key, iv);
+  cipher.setAAD(wrapAad(tenant, keyId));
+  const body = Buffer.concat([cipher.update(key), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
 }
 
 function wrapAad(tenant: string, keyId: string): Buffer {
