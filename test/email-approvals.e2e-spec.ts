@@ -180,6 +180,7 @@ describe('email approvals through the real workflow and gateway', () => {
   });
 
   it('refuses tampered, expired and other-approver links with a clear page', async () => {
+    const started = new Date();
     const op = await harness.startOperation({ approvers: APPROVERS, minApprovals: 2 });
     const link = linkIn(await mailFor(op, 'alice@company.com'));
     const [base, token] = [link.slice(0, link.lastIndexOf('/') + 1), link.slice(link.lastIndexOf('/') + 1)];
@@ -220,6 +221,14 @@ describe('email approvals through the real workflow and gateway', () => {
 
     expect((await openPage(`${base}not-a-token`)).status).toBe(400);
     expect((await harness.decisions.state(op)).approvals).toEqual([]);
+    // Each refusal at the edge is in the audit trail (tampered, expired, other approver GET and POST, not a token).
+    const refusals = await audit.query({ server: 'approvals', decision: 'deny', since: started });
+    expect(refusals.map((r) => r.errorMessage?.slice(0, 3)).sort()).toEqual(['400', '403', '403', '403', '410']);
+    expect(refusals.filter((r) => r.operationId === op).map((r) => r.user)).toEqual([
+      'mallory@company.com',
+      'mallory@company.com',
+    ]);
+    expect(refusals.every((r) => r.outcome === 'denied' && r.intent === 'email approval link refused')).toBe(true);
   });
 
   it('headless Chromium opens the link and clicks Approve', async () => {

@@ -1,5 +1,6 @@
-import { Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Optional, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
 import { confirmPage, problemPage, resultPage } from './approval-page.js';
 import { ApprovalPageError, ApprovalsService } from './approvals.service.js';
 
@@ -33,7 +34,12 @@ async function readForm(req: Request): Promise<URLSearchParams> {
 /** GET shows the email link's confirmation page and changes nothing; POST decides (CSRF-protected, once). */
 @Controller('approvals')
 export class ApprovalsController {
-  constructor(@Inject(ApprovalsService) private readonly approvals: ApprovalsService) {}
+  private readonly logger = new Logger('Approvals');
+
+  constructor(
+    @Inject(ApprovalsService) private readonly approvals: ApprovalsService,
+    @Optional() @Inject(GATEWAY_OPTIONS) private readonly gateway?: GatewayOptions,
+  ) {}
 
   @Get(':token')
   async show(@Param('token') token: string, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -51,6 +57,7 @@ export class ApprovalsController {
       }
       res.status(200).send(confirmPage(state, claims.approver, this.approvals.signer.csrfToken(claims.jti, nonce)));
     } catch (error) {
+      await this.refused(req, token, error);
       this.problem(res, error);
     }
   }
@@ -76,7 +83,50 @@ export class ApprovalsController {
       const { claims: c, state } = await this.approvals.decide(token, decision, reason);
       res.status(200).send(resultPage(state, decision, c.approver));
     } catch (error) {
+      await this.refused(req, token, error);
       this.problem(res, error);
+    }
+  }
+
+  /**
+   * Every refusal at this edge (bad, expired, tampered, used or other-approver links, CSRF failures, votes the
+   * workflow's validator rejected) is audited before the page goes out. Approver and operation come only from a
+   * link whose signature verified and which has not expired; otherwise nothing in the token is trusted.
+   */
+  private async refused(req: Request, token: string, error: unknown): Promise<void> {
+    const audit = this.gateway?.audit;
+    if (!audit) return;
+    const { config } = this.gateway!;
+    const page =
+      error instanceof ApprovalPageError
+        ? `${error.status} ${error.title}: ${error.message}`
+        : `${(error as { problem?: string }).problem ?? 'error'}: ${(error as Error).message}`;
+    const claims = this.trustedClaims(token);
+    await audit
+      .append({
+        time: new Date(),
+        tenant: config.gateway.anonymous.tenant,
+        user: claims?.approver ?? 'unknown',
+        server: 'approvals',
+        method: req.method === 'GET' ? 'approvals/view' : 'approvals/decide',
+        ...(claims ? { target: claims.operationId, operationId: claims.operationId } : {}),
+        decision: 'deny',
+        outcome: 'denied',
+        errorMessage: page,
+        intent: 'email approval link refused',
+        configVersion: config.version,
+        durationMs: 0,
+        requestBytes: 0,
+        responseBytes: 0,
+      })
+      .catch((e: unknown) => this.logger.error(`could not audit a refused approval link: ${String(e)}`));
+  }
+
+  private trustedClaims(token: string): { operationId: string; approver: string } | undefined {
+    try {
+      return this.approvals.signer.verify(token);
+    } catch {
+      return undefined;
     }
   }
 
