@@ -59,7 +59,7 @@ const freePort = () =>
   });
 
 /** One POST/GET/DELETE on a keep-alive agent; resolves with status, headers and the whole body. */
-function send(agent, url, method, headers, body) {
+function send(agent, url, method, headers, body, retried = false) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent, headers }, (res) => {
       const chunks = [];
@@ -69,7 +69,13 @@ function send(agent, url, method, headers, body) {
       );
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (error) => {
+      // A kept-alive socket the server closed while idle (its 5 s keep-alive timeout, e.g. while 64 sessions
+      // open on a loaded machine): Node's documented remedy is to send again once on a fresh socket.
+      if (!retried && req.reusedSocket && error.code === 'ECONNRESET')
+        resolve(send(agent, url, method, headers, body, true));
+      else reject(error);
+    });
     req.end(body);
   });
 }
