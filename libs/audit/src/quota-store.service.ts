@@ -94,7 +94,13 @@ class SqlQuotaStore implements QuotaStore {
   private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       try {
-        return await this.dataSource.transaction(work);
+        return await this.dataSource.transaction(async (m) => {
+          // SQLite: take the write lock first. A transaction that reads and then writes cannot wait for another
+          // connection's write (the audit store shares the file): SQLite answers SQLITE_BUSY at once instead of
+          // using the busy timeout, and every reservation under load went through the activity's retry backoff.
+          if (!this.pg) await m.query(`UPDATE ${QUOTA_COUNTERS_TABLE} SET used = used WHERE 0`);
+          return work(m);
+        });
       } catch (cause) {
         throw new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(cause)}`, { cause });
       }
