@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client, ProtocolError, StreamableHTTPClientTransport, type Transport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
+import { PassThrough } from 'node:stream';
+import { runStdioBridge } from './stdio-bridge.js';
 import { McpGateway } from './mcp-gateway.service.js';
 import { passthroughResult } from './upstream-hub.js';
 import type { OperationRecord } from './interceptor.js';
@@ -282,6 +285,24 @@ describe('forwarding through McpGateway matches server-everything directly', () 
     );
     await expect(pending).rejects.toThrow();
     expect(await call(g.client, 'ping')).toEqual({});
+  });
+
+  it('through the stdio bridge: the corpus gives the same results', async () => {
+    const toBridge = new PassThrough();
+    const fromBridge = new PassThrough();
+    const bridge = runStdioBridge({ url: `${base}/mcp/everything`, stdin: toBridge, stdout: fromBridge });
+    const b = newClient();
+    await b.client.connect(new StdioServerTransport(fromBridge, toBridge));
+    const d = await direct();
+    const norm = (v: unknown) =>
+      JSON.parse(JSON.stringify(v).replace(/\d{1,2}:\d{2}:\d{2} [AP]M/g, '<time>')) as unknown;
+    for (const [method, params] of corpus) {
+      const [x, y] = [norm(await call(d.client, method, params)), norm(await call(b.client, method, params))];
+      expect({ method, params, result: y }).toEqual({ method, params, result: x });
+    }
+    await b.client.close();
+    toBridge.end();
+    await bridge;
   });
 
   it('sampling and elicitation round-trip to the session that caused them', async () => {
