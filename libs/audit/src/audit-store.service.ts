@@ -146,7 +146,10 @@ class TypeOrmAuditStore implements AuditStore {
     this.cipher = opts.cipher;
     this.redactor = opts.redactor;
     this.sql = new ChainSql(dataSource, driver);
-    this.writer = new ChainWriter(this.sql);
+    this.writer = new ChainWriter(
+      this.sql,
+      driver === 'better-sqlite3' ? { sqliteThread: { path: opts.sqlitePath, timeoutMs: opts.timeoutMs ?? 5000 } } : {},
+    );
     this.checkpointer = opts.checkpoints ? new Checkpointer(this.writer, opts.checkpoints) : undefined;
     this.trail = opts.trailFile ? new TrailFile(opts.trailFile) : undefined;
     this.repository = dataSource.getRepository<AuditEventRow>(AUDIT_EVENT_ENTITY);
@@ -262,6 +265,7 @@ class TypeOrmAuditStore implements AuditStore {
     this.closing ??= (async () => {
       await this.committer.close();
       await this.checkpointer?.close();
+      await this.writer.close();
       await this.dataSource.destroy();
     })();
     return this.closing;

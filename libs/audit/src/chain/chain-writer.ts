@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type EntityManager } from 'typeorm';
 import { AUDIT_EVENTS_TABLE, type AuditEventRow } from '../audit-event.entity.js';
 import { type ChainRecord, chainHash, GENESIS_HASH } from './chain-record.js';
-import { type ChainSql, numbered, sqliteTime } from './chain-sql.js';
+import { type ChainSql, numbered, type SqliteDatabase, sqliteTime } from './chain-sql.js';
+import { SqliteWriterThread } from './sqlite-writer-thread.js';
 import { type Checkpoint, type CheckpointReason } from './checkpoint-signer.js';
 
 /** A tenant's chain head: the last event's seq and hash, and where the stored chain starts. */
@@ -194,14 +195,61 @@ function checkpointValues(c: Checkpoint): unknown[] {
 }
 
 /**
+ * The SQLite append transaction over one better-sqlite3 connection (the store's own, or the writer thread's):
+ * BEGIN IMMEDIATE, each tenant's head read once, every new event given the next seq and its hash, heads moved.
+ */
+export function sqliteAppender(db: SqliteDatabase): (rows: AuditEventRow[]) => AuditEventRow[] {
+  const head = db.prepare('SELECT seq, hash FROM audit_chain_heads WHERE tenant = ?');
+  const insert = db.prepare(
+    // Only an id already stored is ignored (its seq is then not taken); a (tenant, seq) clash still fails.
+    `INSERT INTO ${AUDIT_EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}) ` +
+      'ON CONFLICT (id) DO NOTHING',
+  );
+  const moveHead = db.prepare(
+    'INSERT INTO audit_chain_heads (tenant, seq, hash, start_seq, start_prev_hash) VALUES (?, ?, ?, 1, ?) ' +
+      'ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
+  );
+  const tx = db.transaction((batch: AuditEventRow[]): AuditEventRow[] => {
+    const heads = new Map<string, { seq: number; hash: string }>();
+    const seen = new Set<string>();
+    const inserted: AuditEventRow[] = [];
+    for (const row of batch) {
+      if (seen.has(row.id)) continue;
+      seen.add(row.id);
+      let h = heads.get(row.tenant);
+      if (!h) {
+        const stored = head.get(row.tenant) as { seq: number; hash: string } | undefined;
+        h = stored ? { seq: Number(stored.seq), hash: stored.hash } : { seq: 0, hash: GENESIS_HASH };
+      }
+      const record = chainRecordOf(row);
+      const seq = h.seq + 1;
+      const hash = chainHash(h.hash, record);
+      if (insert.run(...bindValues(record, seq, hash, h.hash, sqliteTime(row.time))).changes === 0) continue;
+      inserted.push({ ...row, seq, hash, prevHash: h.hash });
+      heads.set(row.tenant, { seq, hash });
+    }
+    for (const [tenant, h] of heads) moveHead.run(tenant, h.seq, h.hash, GENESIS_HASH);
+    return inserted;
+  });
+  return (batch) => tx.immediate(batch);
+}
+
+/**
  * Appends events to their tenants' chains: one transaction per batch that locks each tenant's head row (SQLite:
  * BEGIN IMMEDIATE, the single writer lock; PostgreSQL: SELECT ... FOR UPDATE), skips ids already stored (idempotent
  * retries never take a seq), gives each new event the next seq and its hash, and moves the heads.
  */
 export class ChainWriter {
   private sqliteAppendTx: ((rows: AuditEventRow[]) => AuditEventRow[]) | undefined;
+  private readonly thread: SqliteWriterThread | undefined;
 
-  constructor(private readonly sql: ChainSql) {}
+  /** `sqliteThread`: write SQLite batches from a worker thread (when its compiled script is present). */
+  constructor(
+    private readonly sql: ChainSql,
+    opts: { sqliteThread?: { path: string; timeoutMs: number } } = {},
+  ) {
+    if (sql.driver === 'better-sqlite3' && opts.sqliteThread) this.thread = SqliteWriterThread.start(opts.sqliteThread);
+  }
 
   /** Returns the rows actually inserted (with seq, hash, prevHash set), in chain order. */
   async append(rows: AuditEventRow[]): Promise<AuditEventRow[]> {
@@ -209,44 +257,19 @@ export class ChainWriter {
     return this.appendPostgres(rows);
   }
 
-  private appendSqlite(rows: AuditEventRow[]): AuditEventRow[] {
-    if (!this.sqliteAppendTx) {
-      const db = this.sql.sqlite;
-      const head = this.sql.statement('SELECT seq, hash FROM audit_chain_heads WHERE tenant = ?');
-      const insert = this.sql.statement(
-        // Only an id already stored is ignored (its seq is then not taken); a (tenant, seq) clash still fails.
-        `INSERT INTO ${AUDIT_EVENTS_TABLE} (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')}) ` +
-          'ON CONFLICT (id) DO NOTHING',
-      );
-      const moveHead = this.sql.statement(
-        'INSERT INTO audit_chain_heads (tenant, seq, hash, start_seq, start_prev_hash) VALUES (?, ?, ?, 1, ?) ' +
-          'ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',
-      );
-      const tx = db.transaction((batch: AuditEventRow[]): AuditEventRow[] => {
-        const heads = new Map<string, { seq: number; hash: string }>();
-        const seen = new Set<string>();
-        const inserted: AuditEventRow[] = [];
-        for (const row of batch) {
-          if (seen.has(row.id)) continue;
-          seen.add(row.id);
-          let h = heads.get(row.tenant);
-          if (!h) {
-            const stored = head.get(row.tenant) as { seq: number; hash: string } | undefined;
-            h = stored ? { seq: Number(stored.seq), hash: stored.hash } : { seq: 0, hash: GENESIS_HASH };
-          }
-          const record = chainRecordOf(row);
-          const seq = h.seq + 1;
-          const hash = chainHash(h.hash, record);
-          if (insert.run(...bindValues(record, seq, hash, h.hash, sqliteTime(row.time))).changes === 0) continue;
-          inserted.push({ ...row, seq, hash, prevHash: h.hash });
-          heads.set(row.tenant, { seq, hash });
-        }
-        for (const [tenant, h] of heads) moveHead.run(tenant, h.seq, h.hash, GENESIS_HASH);
-        return inserted;
-      });
-      this.sqliteAppendTx = (batch) => tx.immediate(batch);
+  private async appendSqlite(rows: AuditEventRow[]): Promise<AuditEventRow[]> {
+    if (this.thread) {
+      const stored = await this.thread.append(rows);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return stored.map(([id, seq, hash, prevHash]) => ({ ...byId.get(id)!, seq, hash, prevHash }));
     }
+    this.sqliteAppendTx ??= sqliteAppender(this.sql.sqlite);
     return this.sqliteAppendTx(rows);
+  }
+
+  /** Stops the writer thread (after the store has drained its appends). */
+  async close(): Promise<void> {
+    await this.thread?.close();
   }
 
   private async appendPostgres(rows: AuditEventRow[]): Promise<AuditEventRow[]> {
