@@ -318,12 +318,9 @@ const atomGovSchema = z.strictObject({
         .string()
         .optional()
         .meta({ description: 'Ed25519 private key (PEM) that signs audit checkpoints; generated when missing' }),
-      checkpoint_file: z
-        .string()
-        .optional()
-        .meta({
-          description: 'append-only JSONL copy of every signed checkpoint (put it where the writer cannot rewrite)',
-        }),
+      checkpoint_file: z.string().optional().meta({
+        description: 'append-only JSONL copy of every signed checkpoint (put it where the writer cannot rewrite)',
+      }),
       time_zone: z
         .string()
         .optional()
