@@ -46,11 +46,14 @@ export class SqliteWriterThread {
   static start(opts: { path: string; timeoutMs: number }): SqliteWriterThread | undefined {
     const script = new URL('./sqlite-writer.worker.js', import.meta.url);
     if (script.protocol !== 'file:' || !existsSync(fileURLToPath(script))) return undefined;
-    // A worker inherits the process's flags; `--input-type` (as in `node --input-type=module -e ...`) stops it.
-    const execArgv = process.execArgv.filter(
-      (a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type',
-    );
-    return new SqliteWriterThread(new Worker(script, { workerData: opts, execArgv }));
+    // A worker inherits the process's flags unless told otherwise, and refuses some of them (`--input-type`,
+    // `--expose-gc`...): the writer script needs none, so it gets none. If the thread cannot start at all, the
+    // store writes in-thread (slower for the event loop, same durability).
+    try {
+      return new SqliteWriterThread(new Worker(script, { workerData: opts, execArgv: [] }));
+    } catch {
+      return undefined;
+    }
   }
 
   append(rows: AuditEventRow[]): Promise<StoredLink[]> {
