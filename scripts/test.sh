@@ -11,6 +11,9 @@ npm run --silent jest -- --ci --json --outputFile="$results" "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+  // A suite that cannot run (syntax error, crashed worker) fails without failing a single test: say so.
+  if (r.numRuntimeErrorTestSuites > 0 || r.numFailedTestSuites > 0)
+    console.log(`jest: ${r.numFailedTestSuites} suite(s) failed, ${r.numRuntimeErrorTestSuites} could not run`);
 ' "$results" || true
 rm -f "$results"
 exit $status
