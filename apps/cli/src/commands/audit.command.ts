@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditDecision, AuditEvent, AuditOutcome, AuditQuery, AuditStore } from '@atom-gov/audit';
 import { type AtomGovConfig, ConfigError, formatIssues, loadConfig, parseDuration } from '@atom-gov/config';
+import { EXPORT_COLUMNS } from '@atom-gov/reports';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
@@ -151,30 +152,8 @@ function parseTime(flag: string, value: string): Date {
   return time;
 }
 
-/** CSV/JSON field order: every stored field. */
-const FIELDS = [
-  'id',
-  'time',
-  'tenant',
-  'user',
-  'sessionId',
-  'server',
-  'method',
-  'target',
-  'decision',
-  'policy',
-  'rules',
-  'configVersion',
-  'intent',
-  'outcome',
-  'errorMessage',
-  'durationMs',
-  'requestBytes',
-  'responseBytes',
-  'argsSummary',
-  'resultSummary',
-  'operationId',
-] as const satisfies ReadonlyArray<keyof AuditEvent>;
+/** CSV field order: every stored field, as `atom-gov export` writes it. */
+const FIELDS = EXPORT_COLUMNS;
 
 /** Renders events; `table` is for people, the others for tools (all times ISO 8601 UTC). */
 export function formatAuditEvents(events: readonly AuditEvent[], format: AuditFormat): string {
