@@ -2,13 +2,11 @@
 // `atom-gov gateway` opens it (openConfiguredAuditStore with the spool). PostgreSQL is stopped while MCP clients
 // keep calling: fast-path calls go on (their events spooled), a governed call is refused with a clear reason, and
 // once PostgreSQL is back every call's event is in the database, sealed, on a chain that verifies.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ConfiguredAuditStore, createDataSource, openConfiguredAuditStore } from '@atom-gov/audit';
 import { loadConfig } from '@atom-gov/config';
@@ -17,40 +15,20 @@ import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { type PostgresServer, spawnPostgres } from './setup/postgres.js';
 
-const run = promisify(execFile);
 const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const KEY = 'agk_outage_0123456789';
 const OUTAGE_MS = 10_000;
 
-function pgBin(): string {
-  const root = '/usr/lib/postgresql';
-  const version = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl')))
-    .sort((a, b) => Number(b) - Number(a))[0];
-  if (!version) throw new Error('pg_ctl not found: run `bash scripts/ensure-postgres.sh`');
-  return join(root, version, 'bin');
-}
-
 describe('gateway audit while PostgreSQL is down', () => {
   let server: PostgresServer;
-  let pgData: string;
   let dir: string;
   let audit: ConfiguredAuditStore;
   let gateway: RunningGateway;
   const clients: Client[] = [];
 
-  const pgCtl = async (...args: string[]) => {
-    const prefix = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-    const [file, ...rest] = [...prefix, join(pgBin(), 'pg_ctl'), ...args];
-    await run(file!, rest, { cwd: dirname(pgData) });
-  };
-
   beforeAll(async () => {
     const env = temporalTestEnv();
     server = await spawnPostgres({ database: 'outage' });
-    const probe = await createDataSource({ databaseUrl: server.url, sqlitePath: '' }).initialize();
-    pgData = ((await probe.query('SHOW data_directory')) as Array<{ data_directory: string }>)[0]!.data_directory;
-    await probe.destroy();
     dir = mkdtempSync(join(tmpdir(), 'atom-gov-outage-'));
     writeFileSync(
       join(dir, 'mcp-governance.yaml'),
@@ -142,7 +120,7 @@ describe('gateway audit while PostgreSQL is down', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const beforeOutage = ok;
 
-    await pgCtl('stop', '-D', pgData, '-m', 'fast', '-w');
+    await server.pause();
     // The first write that fails turns the store degraded; from then on calls are served from the spool.
     while (!audit.isDegraded()) await new Promise((resolve) => setTimeout(resolve, 50));
     const governed = await a!.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
@@ -155,16 +133,7 @@ describe('gateway audit while PostgreSQL is down', () => {
     const duringOutage = ok - atOutageStart;
     expect(duringOutage).toBeGreaterThan(20);
 
-    await pgCtl(
-      'start',
-      '-D',
-      pgData,
-      '-w',
-      '-l',
-      join(dirname(pgData), 'postgres.log'),
-      '-o',
-      `-p ${server.port} -k ${dirname(pgData)} -c listen_addresses=127.0.0.1`,
-    );
+    await server.resume();
     while (audit.isDegraded()) await new Promise((resolve) => setTimeout(resolve, 50));
     stop = true;
     await Promise.all(callers);

@@ -1,12 +1,10 @@
 // "Nothing lost": PostgreSQL stopped for 30 s while writers keep appending through the spooling store. Uses its
 // own throw-away PostgreSQL (stopped and started with pg_ctl) so the suite's shared server is untouched.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import {
   type AuditEventInput,
   AuditStoreUnavailableError,
@@ -17,36 +15,16 @@ import {
 } from '@atom-gov/audit';
 import { type PostgresServer, spawnPostgres } from './setup/postgres.js';
 
-const run = promisify(execFile);
 const OUTAGE_MS = 30_000;
-
-function pgBin(): string {
-  const root = '/usr/lib/postgresql';
-  const version = readdirSync(root)
-    .filter((v) => existsSync(join(root, v, 'bin', 'pg_ctl')))
-    .sort((a, b) => Number(b) - Number(a))[0];
-  if (!version) throw new Error('pg_ctl not found: run `bash scripts/ensure-postgres.sh`');
-  return join(root, version, 'bin');
-}
 
 describe('SpoolingAuditStore with PostgreSQL stopped for 30 s during load', () => {
   let server: PostgresServer;
-  let dataDir: string;
   let dir: string;
   let store: SpoolingAuditStore;
   const states: string[] = [];
 
-  const pgCtl = async (...args: string[]) => {
-    const prefix = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
-    const [file, ...rest] = [...prefix, join(pgBin(), 'pg_ctl'), ...args];
-    await run(file!, rest, { cwd: dirname(dataDir) });
-  };
-
   beforeAll(async () => {
     server = await spawnPostgres({ database: 'spool_test' });
-    const probe = await createDataSource({ databaseUrl: server.url, sqlitePath: '' }).initialize();
-    dataDir = ((await probe.query('SHOW data_directory')) as Array<{ data_directory: string }>)[0]!.data_directory;
-    await probe.destroy();
     dir = mkdtempSync(join(tmpdir(), 'atom-gov-spool-'));
     const inner = await openAuditStore({ databaseUrl: server.url, sqlitePath: '', timeoutMs: 1000 });
     store = withAuditSpool(inner, {
@@ -101,7 +79,7 @@ describe('SpoolingAuditStore with PostgreSQL stopped for 30 s during load', () =
     expect(store.isDegraded()).toBe(false);
     const beforeOutage = stored.length;
 
-    await pgCtl('stop', '-D', dataDir, '-m', 'fast', '-w');
+    await server.pause();
     const stoppedAt = Date.now();
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
     expect(store.isDegraded()).toBe(true);
@@ -111,16 +89,7 @@ describe('SpoolingAuditStore with PostgreSQL stopped for 30 s during load', () =
     expect(spooledDuringOutage).toBeGreaterThan(100);
     expect(statSync(join(dir, 'audit-spool.jsonl')).size).toBeGreaterThan(0);
 
-    await pgCtl(
-      'start',
-      '-D',
-      dataDir,
-      '-w',
-      '-l',
-      join(dirname(dataDir), 'postgres.log'),
-      '-o',
-      `-p ${server.port} -k ${dirname(dataDir)} -c listen_addresses=127.0.0.1`,
-    );
+    await server.resume();
     const outageMs = Date.now() - stoppedAt;
     await store.drained();
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -18,6 +18,9 @@ export interface PostgresServer {
   readonly startMs: number;
   /** Fast shutdown (`pg_ctl stop -m fast`), then removes the data dir. Idempotent. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its data (an outage); `resume()` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /** Directory holding initdb/pg_ctl: Debian's /usr/lib/postgresql/<newest>/bin, else PATH. */
@@ -118,11 +121,7 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once('exit', stopOnExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    await as('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  const startServer = async (): Promise<void> => {
     await as('pg_ctl', [
       'start',
       '-D',
@@ -136,6 +135,17 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
     ]);
     running = true;
+  };
+  const pause = async (): Promise<void> => {
+    await as('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w']);
+    running = false;
+  };
+  process.once('exit', stopOnExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await as('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    await startServer();
     const database = opts.database ?? 'atom_gov_test';
     await run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', database]);
     return {
@@ -143,6 +153,8 @@ export async function spawnPostgres(opts: { database?: string } = {}): Promise<P
       port,
       startMs: Math.round(performance.now() - started),
       stop,
+      pause,
+      resume: startServer,
     };
   } catch (error) {
     await stop();
