@@ -48,6 +48,7 @@ export type {
   ToolVisibilityAction,
   Transport,
 } from './types.js';
+export { OTLP_PROTOCOLS, type OtlpProtocol, otlpTracesUrl, type TelemetryConfig } from './telemetry.js';
 export { DEFAULT_LEVELS, PERIOD_MS, parseDuration, parsePercent, parseQuotaAmount, parseRate } from './values.js';
 export { type CheckResult, checkConfig, displayPath } from './check.js';
 export { STARTER_CONFIG, StarterExistsError, writeStarterConfig } from './starter.js';

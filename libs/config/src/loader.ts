@@ -23,6 +23,7 @@ import {
   type RawPolicyFile,
 } from './schema.js';
 import { normalizeServers } from './servers.js';
+import { normaliseTelemetry } from './telemetry.js';
 import type { AtomGovConfig, PolicyRule, QuotaAmount } from './types.js';
 import { validateDoc } from './validate.js';
 import { parseQuotaAmount } from './values.js';
@@ -295,6 +296,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
     },
     costs,
     export: normaliseExport(g.export, home, baseDir),
+    telemetry: normaliseTelemetry(g.telemetry),
     warnings: issues.filter((i) => i.severity === 'warning'),
   };
   const version = configVersion(withoutVersion);

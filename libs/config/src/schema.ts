@@ -3,6 +3,7 @@
 // The same schemas produce the published JSON Schema (schema/*.schema.json) for editor completion.
 import { z } from 'zod';
 import { costsSchema, exportSchema } from './costs.js';
+import { telemetrySchema } from './telemetry.js';
 import { parseDuration, parseRate } from './values.js';
 
 const fromParser =
@@ -380,6 +381,7 @@ const atomGovSchema = z.strictObject({
   database: z.strictObject({ url: z.string().optional() }).optional(),
   costs: costsSchema.optional(),
   export: exportSchema.optional(),
+  telemetry: telemetrySchema.optional(),
   redis: z.strictObject({ url: z.string().optional() }).optional(),
   pinning: z
     .union([

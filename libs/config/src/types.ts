@@ -1,6 +1,7 @@
 // The typed, normalised model every other package consumes. Raw YAML shapes live in schema.ts;
 // these are the shapes after defaults, `~`/`${VAR}` expansion and value parsing.
 import type { ConfigIssue } from './errors.js';
+import type { TelemetryConfig } from './telemetry.js';
 
 export type Enforcement = 'hard' | 'soft' | 'warn';
 export type AuditLevel = 'full' | 'summary' | 'none';
@@ -367,6 +368,8 @@ export interface AtomGovConfig {
   };
   costs: CostModel;
   export: ExportSettings;
+  /** OpenTelemetry trace export (`telemetry:`). */
+  telemetry: TelemetryConfig;
   /** Non-fatal findings (e.g. a `path:` that does not exist yet). */
   warnings: ConfigIssue[];
 }
