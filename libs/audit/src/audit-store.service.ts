@@ -13,6 +13,7 @@ import { AUDIT_EVENT_ENTITY, type AuditDriver, type AuditEventRow } from './audi
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 import { createDataSource, type DataSourceOptions, driverOf, redactUrl } from './data-source.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
+import { type AuditHealth, overallOk } from './audit-health.js';
 import { type AuditFieldCipher, type AuditRedactor } from './audit-hooks.js';
 import { applyAuditFilter, checkAuditQuery, openSealedFields } from './audit-query.js';
 import { type AuditEventStream, type AuditStreamOptions, streamAuditEvents } from './audit-stream.js';
@@ -36,6 +37,11 @@ export interface AuditStore {
   close(): Promise<void>;
   /** Counters of the group commit, for tests, metrics and benchmarks. */
   stats(): GroupCommitStats;
+  /**
+   * The write path's state without reading logs: writer backlog and lag, last checkpoint time and error, trail-file
+   * write error, spool state. Cheap and synchronous (call it per scrape / health check).
+   */
+  health(): AuditHealth;
   /** Walks the tenants' chains and checkpoints; reports each problem by kind. */
   verify(opts?: VerifyOptions): Promise<VerifyReport>;
   /** Signs the current chain heads now (all tenants, or those given); needs `checkpoints` in the options. */
@@ -214,7 +220,13 @@ class TypeOrmAuditStore implements AuditStore {
     // Appends already queued go first, so the purge sees (and signs) a settled head.
     await this.committer.flush();
     const results = await this.writer.purge(cutoff, (unsigned) => checkpointer.signer.sign(unsigned), opts.tenant);
-    await checkpointer.mirror(results.flatMap((r) => (r.checkpoint ? [r.checkpoint] : [])));
+    try {
+      await checkpointer.mirror(results.flatMap((r) => (r.checkpoint ? [r.checkpoint] : [])));
+      checkpointer.recorded();
+    } catch (error) {
+      checkpointer.recorded(error);
+      throw error;
+    }
     return results;
   }
 
@@ -259,6 +271,40 @@ class TypeOrmAuditStore implements AuditStore {
 
   stats(): GroupCommitStats {
     return this.committer.stats();
+  }
+
+  health(): AuditHealth {
+    const backlog = this.committer.backlog();
+    const checkpoints = this.checkpointer?.health;
+    const trail = this.trail?.health;
+    const parts: Omit<AuditHealth, 'ok'> = {
+      driver: this.driver,
+      writer: {
+        mode: this.writer.mode,
+        queued: backlog.queued,
+        inFlight: backlog.inFlight,
+        lagMs: Math.round(backlog.lagMs),
+        ...(backlog.lastCommitLagMs !== undefined ? { lastCommitLagMs: Math.round(backlog.lastCommitLagMs) } : {}),
+        ...(backlog.lastCommitAt ? { lastCommitAt: backlog.lastCommitAt } : {}),
+        failedBatches: this.committer.stats().failedBatches,
+        ...(backlog.lastError ? { lastError: backlog.lastError } : {}),
+      },
+      checkpoints: {
+        enabled: checkpoints !== undefined,
+        ...(checkpoints?.lastOkAt ? { lastAt: checkpoints.lastOkAt } : {}),
+        failures: checkpoints?.failures ?? 0,
+        ...(checkpoints?.lastError ? { lastError: checkpoints.lastError } : {}),
+      },
+      trailFile: {
+        enabled: trail !== undefined,
+        ...(this.trail ? { path: this.trail.path } : {}),
+        ...(trail?.lastOkAt ? { lastWriteAt: trail.lastOkAt } : {}),
+        failures: trail?.failures ?? 0,
+        ...(trail?.lastError ? { lastError: trail.lastError } : {}),
+      },
+      spool: { state: 'off', spooled: 0 },
+    };
+    return { ok: overallOk(parts), ...parts };
   }
 
   close(): Promise<void> {

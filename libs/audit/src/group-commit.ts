@@ -1,5 +1,7 @@
 interface Waiter<T> {
   item: T;
+  /** performance.now() at submit: the write lag is the age of the oldest waiter. */
+  at: number;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -15,6 +17,19 @@ export interface GroupCommitStats {
   largestBatch: number;
 }
 
+/** What is not yet durable, for health reporting. */
+export interface GroupCommitBacklog {
+  queued: number;
+  inFlight: number;
+  /** Age in ms of the oldest item not yet written (0 when none). */
+  lagMs: number;
+  /** Submit-to-durable time in ms of the oldest item of the last successful write. */
+  lastCommitLagMs?: number;
+  lastCommitAt?: string;
+  /** The last failed write's error (cleared by the next successful write). */
+  lastError?: { message: string; at: string };
+}
+
 /**
  * Group commit: items submitted while a write is in flight (or in the same turn of the event loop) are written
  * together by the next single `write` call, and each submitter's promise settles with that call's result. There is
@@ -23,6 +38,9 @@ export interface GroupCommitStats {
  */
 export class GroupCommitter<T> {
   private queue: Array<Waiter<T>> = [];
+  private inFlight: Array<Waiter<T>> = [];
+  private lastCommit: { lagMs: number; at: string } | undefined;
+  private lastError: { message: string; at: string } | undefined;
   private draining: Promise<void> | undefined;
   private closed = false;
   private readonly counters: GroupCommitStats = { committed: 0, batches: 0, failedBatches: 0, largestBatch: 0 };
@@ -36,13 +54,24 @@ export class GroupCommitter<T> {
   submit(item: T): Promise<void> {
     if (this.closed) return Promise.reject(this.toError(new Error('the store is closed')));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, at: performance.now(), resolve, reject });
       this.draining ??= this.drain();
     });
   }
 
   stats(): GroupCommitStats {
     return { ...this.counters };
+  }
+
+  backlog(): GroupCommitBacklog {
+    const oldest = this.inFlight[0] ?? this.queue[0];
+    return {
+      queued: this.queue.length,
+      inFlight: this.inFlight.length,
+      lagMs: oldest ? performance.now() - oldest.at : 0,
+      ...(this.lastCommit ? { lastCommitLagMs: this.lastCommit.lagMs, lastCommitAt: this.lastCommit.at } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
   }
 
   /** Resolves once everything submitted so far has been written (or rejected). */
@@ -61,8 +90,11 @@ export class GroupCommitter<T> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight = batch;
       try {
         await this.write(batch.map((w) => w.item));
+        this.lastCommit = { lagMs: performance.now() - batch[0]!.at, at: new Date().toISOString() };
+        this.lastError = undefined;
         this.counters.batches += 1;
         this.counters.committed += batch.length;
         this.counters.largestBatch = Math.max(this.counters.largestBatch, batch.length);
@@ -70,7 +102,10 @@ export class GroupCommitter<T> {
       } catch (cause) {
         this.counters.failedBatches += 1;
         const error = this.toError(cause);
+        this.lastError = { message: error.message, at: new Date().toISOString() };
         for (const w of batch) w.reject(error);
+      } finally {
+        this.inFlight = [];
       }
     }
     this.draining = undefined;

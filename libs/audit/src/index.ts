@@ -23,10 +23,11 @@ export {
 } from './audit-query.js';
 export { type AuditDriver, type AuditEventRow, auditEventSchema } from './audit-event.entity.js';
 export { AuditEventInvalidError, AuditStoreUnavailableError } from './audit-store.errors.js';
+export { type AuditHealth, type AuditHealthError } from './audit-health.js';
 export { type AuditStore, type AuditStoreOptions, openAuditStore } from './audit-store.service.js';
 export { type AuditEventStream, type AuditStreamOptions, DEFAULT_STREAM_BATCH } from './audit-stream.js';
 export { createDataSource, type DataSourceOptions, migrations, redactUrl } from './data-source.js';
-export { type GroupCommitStats } from './group-commit.js';
+export { type GroupCommitBacklog, type GroupCommitStats } from './group-commit.js';
 export {
   openQuotaStore,
   periodStartOf,

@@ -267,6 +267,11 @@ export class ChainWriter {
     return this.sqliteAppendTx(rows);
   }
 
+  /** Where SQLite batches are written: on the writer thread, or in this thread (also always for PostgreSQL). */
+  get mode(): 'thread' | 'in-process' {
+    return this.thread ? 'thread' : 'in-process';
+  }
+
   /** Stops the writer thread (after the store has drained its appends). */
   async close(): Promise<void> {
     await this.thread?.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
+import { HealthTracker } from '../audit-health.js';
 import { type ChainWriter } from './chain-writer.js';
 import { type Checkpoint, type CheckpointReason, CheckpointSigner } from './checkpoint-signer.js';
 
@@ -31,8 +32,8 @@ export class Checkpointer {
   private readonly everyEvents: number;
   private readonly idleMs: number;
   private readonly everyMs: number;
-  /** The last failure to write a checkpoint (they are retried with the next one); for health reporting. */
-  lastError: Error | undefined;
+  /** Checkpoint writes that failed (they are retried with the next one) and the last success, for health(). */
+  readonly health = new HealthTracker();
 
   constructor(
     private readonly writer: ChainWriter,
@@ -91,13 +92,13 @@ export class Checkpointer {
           );
         await this.writer.insertCheckpoints(checkpoints);
         await this.mirror(checkpoints);
-        this.lastError = undefined;
+        this.health.ok();
         this.opts.onCheckpoint?.(checkpoints);
         return checkpoints;
       } catch (error) {
         // Keep them dirty: the next checkpoint covers them.
         for (const t of wanted) this.dirty.set(t, this.dirty.get(t) ?? 0);
-        this.lastError = error as Error;
+        this.health.failed(new Error(`writing a ${reason} checkpoint failed: ${(error as Error).message}`));
         throw error;
       }
     };
@@ -108,9 +109,21 @@ export class Checkpointer {
   /** Mirrors checkpoints written elsewhere (e.g. by a retention purge). */
   async mirror(checkpoints: readonly Checkpoint[]): Promise<void> {
     if (!this.opts.mirrorFile || checkpoints.length === 0) return;
-    await appendFile(this.opts.mirrorFile, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''), {
-      mode: 0o600,
-    });
+    try {
+      await appendFile(this.opts.mirrorFile, checkpoints.map((c) => `${JSON.stringify(c)}\n`).join(''), {
+        mode: 0o600,
+      });
+    } catch (error) {
+      throw new Error(`mirroring checkpoints to ${this.opts.mirrorFile} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A checkpoint written outside checkpoint() (a retention purge's), for health(). */
+  recorded(error?: unknown): void {
+    if (error === undefined) this.health.ok();
+    else this.health.failed(error);
   }
 
   async close(): Promise<void> {

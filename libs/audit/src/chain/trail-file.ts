@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type AuditEventRow } from '../audit-event.entity.js';
+import { HealthTracker } from '../audit-health.js';
 
 /**
  * The seed's `trail_file`: an append-only JSONL mirror of the chain for shipping to a SIEM. Each committed batch is
@@ -9,9 +10,8 @@ import { type AuditEventRow } from '../audit-event.entity.js';
  * collector can check the links without database access.
  */
 export class TrailFile {
-  /** Batches that could not be mirrored (the events are durable in the database regardless). */
-  failures = 0;
-  lastError: Error | undefined;
+  /** Batches that could not be mirrored (the events are durable in the database regardless), for health(). */
+  readonly health = new HealthTracker();
 
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -22,9 +22,10 @@ export class TrailFile {
     const text = rows.map((row) => `${JSON.stringify(trailLine(row))}\n`).join('');
     try {
       await appendFile(this.path, text, { mode: 0o600 });
+      this.health.ok();
     } catch (error) {
-      this.failures += 1;
-      this.lastError = error as Error;
+      // Not thrown: the batch is committed and its appends must resolve; health() shows the failure.
+      this.health.failed(new Error(`writing the trail file ${this.path} failed: ${(error as Error).message}`));
     }
   }
 }

@@ -6,6 +6,7 @@ import { type AuditEventInput } from '../audit-event.js';
 import { type AuditRedactor } from '../audit-hooks.js';
 import { AuditEventInvalidError, AuditStoreUnavailableError, describeCause } from '../audit-store.errors.js';
 import { type AuditStore } from '../audit-store.service.js';
+import { type AuditHealth, overallOk } from '../audit-health.js';
 
 export interface SpoolingAuditStoreOptions {
   /** Append-only spool file, e.g. `<dataDir>/audit-spool.jsonl` (created 0600). */
@@ -52,6 +53,11 @@ export function withAuditSpool<S extends AuditStore>(inner: S, opts: SpoolingAud
     assertAvailable: () => spool.assertAvailable(),
     spooled: () => spool.spooled(),
     drained: () => spool.drained(),
+    health: (): AuditHealth => {
+      const { ok: _innerOk, ...parts } = inner.health();
+      const withSpool = { ...parts, spool: spool.health() };
+      return { ok: overallOk(withSpool), ...withSpool };
+    },
   };
   return new Proxy(inner, {
     get(target, prop) {
@@ -126,6 +132,12 @@ class AuditSpool implements SpoolControl {
   /** Events written to the spool and not yet replayed. */
   spooled(): number {
     return this.pending;
+  }
+
+  health(): AuditHealth['spool'] {
+    return this.degraded
+      ? { state: 'spooling', spooled: this.pending, reason: this.reason }
+      : { state: 'idle', spooled: this.pending };
   }
 
   async append(input: AuditEventInput): Promise<void> {
