@@ -2,7 +2,11 @@
 // request through SlackNotifier to a local fake of the Slack Web API; signed block_actions posts to the Bolt HTTP
 // receiver become `decide` Updates; the message is updated in place.
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type AuditEvent, type AuditStore, openAuditStore } from '@atom-gov/audit';
 import type { SlackConfig } from '@atom-gov/config';
 import {
   createSlackClient,
@@ -21,6 +25,9 @@ const APPROVERS = ['alice@company.com', 'bob@company.com', 'carol@company.com'];
 let slackApi: FakeSlackApi;
 let harness: ApprovalHarness;
 let bot: RunningSlackbot;
+let dir: string;
+let audit: AuditStore;
+const CONFIG_VERSION = 'c'.repeat(64);
 
 function sign(body: string, ts = Math.floor(Date.now() / 1000), secret = SECRET): Record<string, string> {
   const signature = `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`;
@@ -103,8 +110,10 @@ beforeAll(async () => {
     port: 0,
     apiUrl: slackApi.url,
     channels: {}, // slack://ops-channel is resolved by name through conversations.list
-    users: { U0ALICE: 'alice@company.com' },
+    users: { U0ALICE: 'alice@company.com', U0DEV: 'dev@company.com' },
   };
+  dir = mkdtempSync(join(tmpdir(), 'atom-gov-slack-'));
+  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
   harness = await startApprovalHarness([new SlackNotifier(createSlackClient(slack, { retries: 0 }), slack.channels)]);
   bot = await startSlackbot({
     slack,
@@ -113,6 +122,7 @@ beforeAll(async () => {
     botUserId: 'U0BOT',
     retries: 0,
     port: 0,
+    audit: { store: audit, defaultTenant: 'default', configVersion: CONFIG_VERSION },
   });
 }, 120_000);
 
@@ -120,7 +130,21 @@ afterAll(async () => {
   await bot?.close();
   await harness?.close();
   await slackApi?.close();
+  await audit?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** The Slack edge's refusal records since `since` (the bot audits after answering: wait for `count`). */
+async function slackRefusals(since: Date, count: number): Promise<AuditEvent[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const rows = (await audit.query({ server: 'approvals', since })).filter(
+      (e) => e.intent === 'slack approval refused',
+    );
+    if (rows.length >= count || Date.now() > deadline) return rows.reverse();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('Slack approvals through the real workflow', () => {
   it('posts the request to slack://ops-channel with context and buttons', async () => {
@@ -194,7 +218,8 @@ describe('Slack approvals through the real workflow', () => {
     );
   });
 
-  it('refuses a forged signature and a stale timestamp without deciding', async () => {
+  it('refuses a forged signature and a stale timestamp without deciding, and audits each refusal', async () => {
+    const since = new Date();
     const op = await harness.startOperation({ approvers: APPROVERS, minApprovals: 2, notify: ['slack://ops-channel'] });
     const posted = await postedRequest(op);
     const body = payloadBody(blockActions('U0ALICE', posted, SLACK_APPROVE_ACTION));
@@ -206,9 +231,87 @@ describe('Slack approvals through the real workflow', () => {
       body,
     });
     expect(stale.status).toBe(401);
+    const unsigned = await fetch(bot.url!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(unsigned.status).toBe(401);
     const state = await harness.decisions.state(op);
     expect(state.approvals).toEqual([]);
     expect(slackApi.calls.some((c) => c.method === 'chat.update' && c.args.ts === posted.ts)).toBe(false);
+
+    const [forgedRow, staleRow, unsignedRow] = await slackRefusals(since, 3);
+    // Forged: nothing in the body is trusted (no operation, no user); the tenant is the anonymous one.
+    expect(forgedRow).toMatchObject({
+      tenant: 'default',
+      user: 'unknown',
+      server: 'approvals',
+      method: 'approvals/decide',
+      decision: 'deny',
+      outcome: 'denied',
+      configVersion: CONFIG_VERSION,
+      notes: ['channel: slack'],
+    });
+    expect(forgedRow!.operationId).toBeUndefined();
+    expect(forgedRow!.errorMessage).toMatch(/^forged Slack signature \(signature mismatch\); from 127\.0\.0\.1/);
+    // Stale: signed with our secret, only too old (a replay): the operation it names and its tenant are known.
+    expect(staleRow).toMatchObject({
+      tenant: 'acme',
+      user: 'slack:U0ALICE',
+      operationId: op,
+      target: op,
+      outcome: 'denied',
+      notes: ['channel: slack', 'via: slack:U0ALICE'],
+    });
+    expect(staleRow!.errorMessage).toMatch(/^stale Slack request: signed 3\d\d s ago/);
+    expect(unsignedRow!.errorMessage).toMatch(/^missing Slack signature headers/);
+    // Never the signature or the secret.
+    const stored = JSON.stringify([forgedRow, staleRow, unsignedRow]);
+    expect(stored).not.toContain(SECRET);
+    expect(stored).not.toMatch(/v0=[0-9a-f]{64}/);
+  });
+
+  it('audits each refused vote: unknown approver, self-approval, duplicate, after close', async () => {
+    const since = new Date();
+    const op = await harness.startOperation({ approvers: APPROVERS, minApprovals: 2, notify: ['slack://ops-channel'] });
+    const posted = await postedRequest(op);
+    let updates = slackApi.calls.filter((c) => c.method === 'chat.update' && c.args.ts === posted.ts).length;
+    /** Clicks and waits for the message update it causes (refusals are audited before the update). */
+    const clickAndWait = async (user: string, needle: string) => {
+      expect((await click(user, posted)).status).toBe(200);
+      const n = ++updates;
+      const update = await slackApi.waitFor(
+        'chat.update',
+        (c) =>
+          c.args.ts === posted.ts &&
+          slackApi.calls.filter((x) => x.method === 'chat.update' && x.args.ts === posted.ts).indexOf(c) === n - 1,
+      );
+      expect(String(update.args.text)).toContain(needle);
+    };
+
+    // U0MALLORY has no mapping and no profile email: slack:U0MALLORY is not an approver.
+    await clickAndWait('U0MALLORY', 'slack:U0MALLORY: not counted');
+    // U0DEV maps to dev@company.com, who requested the operation.
+    await clickAndWait('U0DEV', 'dev@company.com: not counted');
+    await clickAndWait('U0ALICE', 'Approved by alice@company.com');
+    await clickAndWait('U0ALICE', 'alice@company.com: not counted');
+    await clickAndWait('U0BOB', 'Approved by bob@company.com');
+    await clickAndWait('U0ALICE', 'alice@company.com: not counted');
+
+    const rows = await slackRefusals(since, 4);
+    expect(rows.map((r) => [r.user, /\[(\w+)\]/.exec(r.errorMessage ?? '')?.[1]])).toEqual([
+      ['slack:U0MALLORY', 'UnknownApprover'],
+      ['dev@company.com', 'SelfApproval'],
+      ['alice@company.com', 'DuplicateVote'],
+      ['alice@company.com', 'OperationClosed'],
+    ]);
+    for (const r of rows) {
+      expect(r).toMatchObject({ tenant: 'acme', operationId: op, target: op, decision: 'deny', outcome: 'denied' });
+      expect(r.notes).toEqual(['channel: slack', expect.stringMatching(/^via: slack:U0/)]);
+    }
+    const state = await harness.decisions.state(op);
+    expect(state.approvals.map((v) => v.approver)).toEqual(['alice@company.com', 'bob@company.com']);
   });
 
   it('Reject opens a modal; its reason denies the operation and the message says why', async () => {

@@ -4,4 +4,5 @@ export {
   type SlackbotOptions,
   startSlackbot,
 } from './slack-approvals.app.js';
+export { type SlackRefusalAudit } from './slack-refusals.js';
 export { startSlackbotFromConfig } from './slackbot.js';

@@ -1,4 +1,6 @@
-import type { Server } from 'node:http';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { SlackConfig } from '@atom-gov/config';
 import type { DecideInput, OperationState } from '@atom-gov/contracts';
 import {
@@ -16,9 +18,11 @@ import {
 } from '@atom-gov/notify';
 import bolt from '@slack/bolt';
 import type { KnownBlock, WebClient } from '@slack/web-api';
+import { checkSlackSignature, clickOf, type SlackRefusalAudit, slackRefusalEvent } from './slack-refusals.js';
 
-const { App, LogLevel } = bolt;
+const { App, HTTPReceiver, HTTPModuleFunctions, LogLevel } = bolt;
 type BoltApp = InstanceType<typeof App>;
+type BoltReceiver = InstanceType<typeof HTTPReceiver>;
 
 export interface SlackbotOptions {
   slack: SlackConfig;
@@ -31,6 +35,8 @@ export interface SlackbotOptions {
   /** Overrides slack.port for the HTTP receiver; 0 picks a free port. */
   port?: number;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Refused requests and votes are audited here (startSlackbotFromConfig opens the configured audit store). */
+  audit?: SlackRefusalAudit;
 }
 
 export interface RunningSlackbot {
@@ -61,6 +67,10 @@ function parseValue(raw: string | undefined): SlackButtonValue | undefined {
  * place with the outcome. Clicks are acknowledged first (Slack's 3 s limit), the work happens after the ack.
  */
 export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
+  return createApp(opts).app;
+}
+
+function createApp(opts: SlackbotOptions): { app: BoltApp; receiver?: BoltReceiver } {
   const { slack, decisions } = opts;
   const socketMode = slack.socketMode;
   if (socketMode && !slack.appToken) {
@@ -81,15 +91,26 @@ export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
     retryConfig: { retries: opts.retries ?? 2, factor: 2, minTimeout: 200, maxTimeout: 2_000 },
     timeout: 10_000,
   };
+  const logLevel = LogLevel[(opts.logLevel ?? 'warn').toUpperCase() as 'WARN'];
+  // HTTP: our own receiver instance, so that startSlackbot can put the audited signature check in front of it.
+  const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: slack.signingSecret!, logLevel });
   const app = new App({
     token: slack.botToken,
     // Socket Mode opens its connection (apps.connections.open) with its own client: same API URL and retries.
     ...(socketMode ? { installerOptions: { clientOptions } } : {}),
-    ...(socketMode ? { socketMode: true, appToken: slack.appToken } : { signingSecret: slack.signingSecret! }),
+    ...(socketMode ? { socketMode: true, appToken: slack.appToken } : { receiver: receiver! }),
     ...(known ? { botId: opts.botId, botUserId: opts.botUserId, tokenVerificationEnabled: false } : {}),
     clientOptions,
-    logLevel: LogLevel[(opts.logLevel ?? 'warn').toUpperCase() as 'WARN'],
+    logLevel,
   });
+
+  /** One audit event per refusal; an audit write that fails is logged (the refusal itself stands). */
+  const audited = (refusal: Parameters<typeof slackRefusalEvent>[1]): Promise<void> =>
+    opts.audit
+      ? opts.audit.store
+          .append(slackRefusalEvent(opts.audit, refusal))
+          .catch((error: unknown) => app.logger.error(`could not audit a refused Slack request: ${String(error)}`))
+      : Promise.resolve();
 
   const emailCache = new Map<string, string>();
   /** Configured map first, then the Slack profile email; otherwise the Slack user itself (`slack:U..`). */
@@ -129,6 +150,13 @@ export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
       if (!(error instanceof DecisionRefusedError)) throw error;
       note = `${approver}: not counted (${error.message})`;
       if (error.code !== 'NotFound') state = await decisions.state(click.value.op).catch(() => undefined);
+      await audited({
+        reason: `${decision} refused [${error.code}]: ${error.message}`,
+        ...(state ? { tenant: state.tenant } : {}),
+        operationId: click.value.op,
+        user: approver,
+        via: `slack:${click.userId}`,
+      });
     }
     if (click.channel === undefined || click.ts === undefined) return;
     if (state === undefined) {
@@ -206,7 +234,48 @@ export function createSlackApprovals(opts: SlackbotOptions): BoltApp {
     );
   });
 
-  return app;
+  return { app, ...(receiver ? { receiver } : {}) };
+}
+
+/**
+ * The HTTP front of the receiver: checks the request signature itself (Bolt's verifySlackRequest) so that a forged
+ * or stale request is audited, then hands authentic requests (body already buffered, which Bolt reuses) to Bolt,
+ * which verifies again and dispatches.
+ */
+function guardedListener(
+  receiver: BoltReceiver,
+  signingSecret: string,
+  onRefused: (req: IncomingMessage, body: string, reason: string, authentic: boolean) => Promise<void>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void (async () => {
+      if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/slack/events') {
+        receiver.requestListener(req, res);
+        return;
+      }
+      let body: string;
+      try {
+        body = (
+          await HTTPModuleFunctions.bufferIncomingMessage(req, HTTPModuleFunctions.defaultBodyLimit)
+        ).rawBody.toString('utf8');
+      } catch {
+        res.writeHead(413).end();
+        return;
+      }
+      const sslCheck =
+        (req.headers['content-type'] ?? '') === 'application/x-www-form-urlencoded' &&
+        new URLSearchParams(body).get('ssl_check') === '1';
+      const check = sslCheck ? { ok: true as const } : checkSlackSignature(req, body, signingSecret);
+      if (!check.ok) {
+        await onRefused(req, body, check.reason, check.authentic);
+        res.writeHead(401).end();
+        return;
+      }
+      receiver.requestListener(req, res);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
 }
 
 /** Starts the Slack approvals app: HTTP receiver on slack.host:port (POST /slack/events), or Socket Mode. */
@@ -227,20 +296,47 @@ export async function startSlackbot(opts: SlackbotOptions): Promise<RunningSlack
       ...(auth.user_id ? { botUserId: auth.user_id } : {}),
     };
   }
-  const app = createSlackApprovals(opts);
-  if (opts.slack.socketMode) {
+  const { app, receiver } = createApp(opts);
+  if (opts.slack.socketMode || !receiver) {
     await app.start();
     return { app, close: () => app.stop() as Promise<void> };
   }
-  const server = (await app.start({ port: opts.port ?? opts.slack.port, host: opts.slack.host })) as Server;
-  const address = server.address();
-  const port = address && typeof address === 'object' ? address.port : (opts.port ?? opts.slack.port);
+  const audit = opts.audit;
+  const server: Server = createServer(
+    guardedListener(receiver, opts.slack.signingSecret!, async (req, body, reason, authentic) => {
+      if (!audit) return;
+      // Only an authentic (signed, if stale) body is trusted to name an operation and a Slack user.
+      const click = authentic ? clickOf(body) : {};
+      const tenant =
+        click.operationId !== undefined
+          ? await opts.decisions
+              .state(click.operationId)
+              .then((s) => s.tenant)
+              .catch(() => undefined)
+          : undefined;
+      await audit.store
+        .append(
+          slackRefusalEvent(audit, {
+            reason: `${reason}; from ${req.socket.remoteAddress ?? 'unknown address'}`,
+            ...(tenant !== undefined ? { tenant } : {}),
+            ...(click.operationId !== undefined ? { operationId: click.operationId } : {}),
+            ...(click.userId !== undefined ? { user: `slack:${click.userId}`, via: `slack:${click.userId}` } : {}),
+            requestBytes: Buffer.byteLength(body),
+          }),
+        )
+        .catch((error: unknown) => app.logger.error(`could not audit a refused Slack request: ${String(error)}`));
+    }),
+  );
+  server.listen(opts.port ?? opts.slack.port, opts.slack.host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([e]) => Promise.reject(e as Error))]);
+  const { port } = server.address() as AddressInfo;
   const host = opts.slack.host.includes(':') ? `[${opts.slack.host}]` : opts.slack.host;
   return {
     app,
     url: `http://${host}:${port}/slack/events`,
     close: async () => {
-      await app.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
