@@ -61,6 +61,9 @@ function isFastRequest(
 /** JSON-RPC error code for requests a policy denied (application-defined range). */
 export const POLICY_DENIED = -32003;
 
+/** How long `end()` lets requests in flight finish (with the given error) before closing the session. */
+const END_GRACE_MS = 5_000;
+
 export interface SessionOptions {
   id: string;
   identity: CallerIdentity;
@@ -95,6 +98,9 @@ export class DownstreamSession implements HubSession {
   private closed = false;
   lastActivity = Date.now();
   private active = 0;
+  /** Requests not yet answered (counted until their audit record is written). */
+  private open = 0;
+  private drained?: () => void;
   /** Requests the fast path is serving, by the caller's id. */
   private readonly fast = new Map<string | number, FastExchange>();
 
@@ -242,6 +248,19 @@ export class DownstreamSession implements HubSession {
   ): Promise<{ result: McpResult; text: string }> {
     this.lastActivity = Date.now();
     this.active++;
+    this.open++;
+    try {
+      return await this.serve(request, signal, notify);
+    } finally {
+      if (--this.open === 0) this.drained?.();
+    }
+  }
+
+  private async serve(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    notify: (n: Notification) => Promise<void>,
+  ): Promise<{ result: McpResult; text: string }> {
     const started = performance.now();
     const method = request.method;
     const params = request.params as Record<string, unknown> | undefined;
@@ -385,6 +404,27 @@ export class DownstreamSession implements HubSession {
     // Let the calls in flight answer with their connection-closed errors first, then end the session so the
     // assistant re-initializes (and gets a fresh upstream).
     setTimeout(() => void this.close(), 250).unref();
+  }
+
+  /**
+   * Ends the session because its server went away (removed at a hot reload): the requests in flight are answered
+   * with `error` (the upstream is told they were cancelled), then the session and its upstream are closed.
+   */
+  async end(error: Error): Promise<void> {
+    if (this.closed) return;
+    this.hub.abortForwards(error, this);
+    // Bounded: a governed call waiting for an approval has nothing upstream to abort yet.
+    if (this.open > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        timer = setTimeout(resolve, END_GRACE_MS);
+      });
+      clearTimeout(timer);
+    }
+    // The answers are written by continuations of the settled handlers; one turn of the loop lets them go out.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.close();
   }
 
   async close(): Promise<void> {

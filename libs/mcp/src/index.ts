@@ -16,7 +16,13 @@ export {
   type OperationSink,
 } from './interceptor.js';
 export { freePort, LaunchedServer, type LaunchedServerOptions } from './launched-server.js';
-export { McpGateway, type HandleOptions, type McpGatewayOptions } from './mcp-gateway.service.js';
+export {
+  McpGateway,
+  SERVER_REMOVED,
+  type HandleOptions,
+  type McpGatewayOptions,
+  type ServerUpdate,
+} from './mcp-gateway.service.js';
 export { StdioProcessTransport, type StdioProcessOptions } from './stdio-process.transport.js';
 export { REQUEST_TIMEOUT, UpstreamHub, type HubSession, type OpenHubOptions } from './upstream-hub.js';
 export {

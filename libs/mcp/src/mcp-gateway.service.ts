@@ -13,6 +13,7 @@ import {
   validateHostHeader,
   validateOriginHeader,
   type McpHttpHandler,
+  ProtocolError,
   type McpRequestContext,
   type Server,
 } from '@modelcontextprotocol/server';
@@ -67,9 +68,27 @@ class HttpError extends Error {
   }
 }
 
+/** What `McpGateway.updateServers` changed, by server name. */
+export interface ServerUpdate {
+  added: string[];
+  removed: string[];
+  /** The upstream definition changed (command, args, env, cwd, url, headers, launch, share). */
+  changed: string[];
+  /** Resolves once the sessions of removed servers have ended and retired upstreams are stopped. */
+  settled: Promise<void>;
+}
+
+/** JSON-RPC code for requests to a server that was removed while they ran (implementation-defined range). */
+export const SERVER_REMOVED = -32002;
+
 export class McpGateway {
   private readonly servers = new Map<string, UpstreamServerConfig>();
+  /** Servers removed at a hot reload, with when: requests to them get a 404 that says so. */
+  private readonly removed = new Map<string, Date>();
   private readonly launched = new Map<string, LaunchedServer>();
+  /** Upstream hubs using each launched server; a launched server replaced at a reload stops with its last one. */
+  private readonly launchedUsers = new Map<LaunchedServer, number>();
+  private readonly retiredLaunches = new Set<LaunchedServer>();
   private readonly sessions = new Map<string, SessionEntry>();
   /** share: true hubs, keyed by server and tenant. */
   private readonly sharedHubs = new Map<string, Promise<UpstreamHub>>();
@@ -110,15 +129,108 @@ export class McpGateway {
     return this.launched.get(server)?.pid;
   }
 
+  /**
+   * Hot reload of the governed servers (the map is swapped synchronously, so a request sees the old set or the
+   * new one): an added server is served at once; a removed one answers new requests 404 and its sessions end (calls
+   * in flight get a SERVER_REMOVED error, upstream process groups are killed); a changed one serves new sessions
+   * with the new definition while open sessions keep the upstream they have until they end.
+   */
+  updateServers(defs: readonly UpstreamServerConfig[]): ServerUpdate {
+    const next = new Map(defs.map((d) => [d.name, d]));
+    const update: Omit<ServerUpdate, 'settled'> = { added: [], removed: [], changed: [] };
+    const endings: Promise<void>[] = [];
+    for (const [name, old] of this.servers) {
+      const def = next.get(name);
+      if (!def) {
+        update.removed.push(name);
+        this.servers.delete(name);
+        this.removed.set(name, new Date());
+        endings.push(this.retireServer(name, true));
+      } else if (upstreamKey(def) !== upstreamKey(old)) {
+        update.changed.push(name);
+        endings.push(this.retireServer(name, false));
+      }
+    }
+    for (const [name, def] of next) {
+      if (!this.servers.has(name)) update.added.push(name);
+      this.servers.set(name, def);
+      this.removed.delete(name);
+    }
+    if (update.added.length + update.removed.length + update.changed.length > 0)
+      this.logger.info(
+        `servers reloaded: added [${update.added.join(', ')}], removed [${update.removed.join(', ')}], ` +
+          `changed [${update.changed.join(', ')}]`,
+      );
+    return { ...update, settled: Promise.all(endings).then(() => {}) };
+  }
+
+  /**
+   * New sessions of `name` must not reach the upstreams it has now. Removed: every session, pooled and shared hub
+   * ends. Changed: shared and pooled hubs are no longer handed out (each closes when its last user is gone) and a
+   * launched server stops with its last upstream connection.
+   */
+  private async retireServer(name: string, removed: boolean): Promise<void> {
+    const prefix = `${name}\u0000`;
+    const error = removedError(name);
+    const hubs: Promise<UpstreamHub>[] = [];
+    for (const map of [this.sharedHubs, this.pooledHubs])
+      for (const [key, pending] of map)
+        if (key.startsWith(prefix)) {
+          map.delete(key);
+          hubs.push(pending);
+        }
+    const launched = this.launched.get(name);
+    if (launched) {
+      this.launched.delete(name);
+      this.retiredLaunches.add(launched);
+    }
+    const work: Promise<unknown>[] = [];
+    if (removed) {
+      for (const [key, handler] of this.modernHandlers)
+        if (key.startsWith(prefix)) {
+          this.modernHandlers.delete(key);
+          work.push(handler.close().catch(() => {}));
+        }
+      for (const { session } of [...this.sessions.values()])
+        if (session.hub.name === name) work.push(session.end(error));
+    }
+    for (const pending of hubs)
+      work.push(
+        pending.then(
+          async (hub) => {
+            hub.keepOpen = false;
+            if (removed) {
+              hub.abortForwards(error);
+              await hub.close();
+            } else await hub.closeIfUnused();
+          },
+          () => {},
+        ),
+      );
+    await Promise.all(work);
+    if (launched && (this.launchedUsers.get(launched) ?? 0) === 0) await this.stopRetired(launched);
+  }
+
+  private async stopRetired(launched: LaunchedServer): Promise<void> {
+    if (!this.retiredLaunches.delete(launched)) return;
+    this.launchedUsers.delete(launched);
+    await launched.stop();
+  }
+
   async handle(serverName: string, req: IncomingMessage, res: ServerResponse, opts: HandleOptions): Promise<void> {
     try {
       const config = this.servers.get(serverName);
-      if (!config)
+      if (!config) {
+        const removedAt = this.removed.get(serverName);
         throw new HttpError(
           404,
           -32601,
-          `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
+          removedAt
+            ? `MCP server '${serverName}' was removed from the gateway configuration at ${removedAt.toISOString()}; ` +
+                `its sessions have ended. Configured servers: ${this.serverNames().join(', ') || '(none)'}`
+            : `Unknown MCP server '${serverName}'. Configured servers: ${this.serverNames().join(', ') || '(none)'}`,
         );
+      }
       this.checkHostAndOrigin(req);
       if (config.localOnly && !isLoopback(opts.remoteAddress ?? req.socket.remoteAddress)) {
         throw new HttpError(
@@ -314,6 +426,8 @@ export class McpGateway {
       hub.listeners--;
       hub.lastUsed = Date.now();
       for (const uri of held) hub.releaseSubscription(uri);
+      // A hub retired at a reload closes with its last listen stream.
+      void hub.closeIfUnused();
     });
     for (const uri of uris) {
       await hub.holdSubscription(uri);
@@ -444,6 +558,8 @@ export class McpGateway {
     });
     await session.connect(transport);
     this.sessions.set(id, { session, transport });
+    // Removed by a reload while its upstream was starting: it ends like the server's other sessions.
+    if (this.servers.get(config.name) === undefined) void session.end(removedError(config.name));
     await this.opts.onOperation?.({
       time: new Date(),
       tenant: opts.identity.tenant,
@@ -531,8 +647,17 @@ export class McpGateway {
         `Too many upstream connections for '${config.name}' (limit ${max}); close idle sessions or raise the limit`,
       );
     this.upstreamCount.set(config.name, count + 1);
+    const launched = config.launch ? this.launcher(config) : undefined;
+    if (launched) this.launchedUsers.set(launched, (this.launchedUsers.get(launched) ?? 0) + 1);
+    const released = () => {
+      this.upstreamCount.set(config.name, (this.upstreamCount.get(config.name) ?? 1) - 1);
+      if (!launched) return;
+      const users = (this.launchedUsers.get(launched) ?? 1) - 1;
+      this.launchedUsers.set(launched, users);
+      if (users === 0 && this.retiredLaunches.has(launched)) void this.stopRetired(launched);
+    };
     try {
-      const url = config.launch ? await this.launcher(config).url() : undefined;
+      const url = launched ? await launched.url() : undefined;
       const hub = await UpstreamHub.open({
         server: config,
         url,
@@ -543,11 +668,11 @@ export class McpGateway {
       const onclose = hub.onclose;
       hub.onclose = () => {
         onclose?.();
-        this.upstreamCount.set(config.name, (this.upstreamCount.get(config.name) ?? 1) - 1);
+        released();
       };
       return hub;
     } catch (error) {
-      this.upstreamCount.set(config.name, (this.upstreamCount.get(config.name) ?? 1) - 1);
+      released();
       throw error;
     }
   }
@@ -625,8 +750,31 @@ export class McpGateway {
     await Promise.all(
       [...this.sharedHubs.values(), ...this.pooledHubs.values()].map((p) => p.then((h) => h.close()).catch(() => {})),
     );
-    await Promise.all([...this.launched.values()].map((l) => l.stop()));
+    await Promise.all([...this.launched.values(), ...this.retiredLaunches].map((l) => l.stop()));
   }
+}
+
+function removedError(name: string): ProtocolError {
+  return new ProtocolError(
+    SERVER_REMOVED,
+    `MCP server '${name}' was removed from the gateway configuration; this session has ended`,
+  );
+}
+
+/** The part of a server definition its running upstream was started from. */
+function upstreamKey(d: UpstreamServerConfig): string {
+  return JSON.stringify([
+    d.transport,
+    d.command,
+    d.args,
+    d.env,
+    d.cwd,
+    d.url,
+    d.headers,
+    d.launch,
+    d.share,
+    d.createDirs,
+  ]);
 }
 
 const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05']);

@@ -64,6 +64,10 @@ export interface OpenHubOptions {
 interface InFlight {
   session: HubSession;
   requestId: string | number;
+  /** Aborts the forward (caller cancellation, inactivity timeout, `abortForwards`). */
+  stop: AbortController;
+  /** Set by `abortForwards`: the error the caller gets instead of the upstream's answer. */
+  ended?: Error;
 }
 
 export class UpstreamHub {
@@ -164,13 +168,30 @@ export class UpstreamHub {
     this.sessions.add(session);
   }
 
-  /** Detaches a session; the upstream closes with its last session. */
+  /** Detaches a session; the upstream closes with its last session (and its last listen stream). */
   async detach(session: HubSession): Promise<void> {
     this.sessions.delete(session);
     for (let i = this.inFlight.length - 1; i >= 0; i--)
       if (this.inFlight[i]!.session === session) this.inFlight.splice(i, 1);
     this.lastUsed = Date.now();
-    if (this.sessions.size === 0 && !this.keepOpen) await this.close();
+    await this.closeIfUnused();
+  }
+
+  /** Closes the hub when nothing uses it any more and nothing keeps it open (a retired pooled hub). */
+  async closeIfUnused(): Promise<void> {
+    if (this.sessions.size === 0 && this.listeners === 0 && !this.keepOpen) await this.close();
+  }
+
+  /**
+   * Ends the forwards in flight (of one session, or all) with `error` as their answer: the upstream is told they
+   * were cancelled. Used when a server is removed at a hot reload.
+   */
+  abortForwards(error: Error, session?: HubSession): void {
+    for (const entry of [...this.inFlight]) {
+      if (session && entry.session !== session) continue;
+      entry.ended = error;
+      entry.stop.abort(error);
+    }
   }
 
   /**
@@ -184,11 +205,11 @@ export class UpstreamHub {
     request: { method: string; params?: Record<string, unknown> },
     options: { signal: AbortSignal; onprogress?: (progress: Record<string, unknown>) => void; timeoutMs: number },
   ): Promise<McpResult> {
-    const entry: InFlight = { session, requestId: downstreamId };
-    this.inFlight.push(entry);
     // Inactivity timeout: any progress from the upstream restarts it, so long operations that report go on.
     // One controller for caller cancellation and the inactivity timeout (AbortSignal.any is costly per call).
     const stop = new AbortController();
+    const entry: InFlight = { session, requestId: downstreamId, stop };
+    this.inFlight.push(entry);
     let timedOut = false;
     const arm = () =>
       setTimeout(() => {
@@ -223,6 +244,7 @@ export class UpstreamHub {
         timeout: 0x7fffffff, // our inactivity timer above is the limit
       });
     } catch (error) {
+      if (entry.ended) throw entry.ended;
       if (timedOut && !options.signal.aborted) {
         throw new ProtocolError(
           REQUEST_TIMEOUT,

@@ -1,6 +1,6 @@
 // Owns the McpGateway for the configured servers and turns each operation record into a durable audit event.
 import { Inject, Injectable, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
-import type { AtomGovConfig } from '@atom-gov/config';
+import type { AtomGovConfig, ServerConfig } from '@atom-gov/config';
 import type { AuditStore } from '@atom-gov/audit';
 import { McpGateway, type Interceptor, type McpLogger, type OperationRecord } from '@atom-gov/mcp';
 
@@ -12,6 +12,12 @@ export const OPERATION_OBSERVER = Symbol('OPERATION_OBSERVER');
 
 /** Hot-reloadable server definitions (the governance module provides them; default: the config's, fixed). */
 export const MCP_SERVER_DEFINITIONS = Symbol('MCP_SERVER_DEFINITIONS');
+
+export interface ServerDefinitionSource {
+  readonly servers: readonly ServerConfig[];
+  /** Called with the new definitions after a reload that changed them; returns an unsubscribe function. */
+  onChange?(listener: (servers: readonly ServerConfig[]) => void): () => void;
+}
 
 export interface OperationObserver {
   gatewayStarted(gateway: McpGateway): void;
@@ -38,19 +44,22 @@ const gatewayLogger: McpLogger = {
 @Injectable()
 export class McpService implements BeforeApplicationShutdown {
   readonly gateway: McpGateway;
+  private readonly unsubscribe?: () => void;
 
   constructor(
     @Inject(MCP_MODULE_OPTIONS) readonly options: McpModuleOptions,
     @Optional() @Inject(MCP_INTERCEPTOR) injected?: Interceptor,
     @Optional() @Inject(OPERATION_OBSERVER) observer?: OperationObserver,
-    @Optional() @Inject(MCP_SERVER_DEFINITIONS) definitions?: { servers: AtomGovConfig['servers'] },
+    @Optional() @Inject(MCP_SERVER_DEFINITIONS) definitions?: ServerDefinitionSource,
   ) {
     const { config, audit } = options;
-    const auditLevel = new Map(config.servers.map((s) => [s.name, s.auditLevel]));
+    const servers = definitions?.servers ?? config.servers;
+    let auditLevel = new Map(servers.map((s) => [s.name, s.auditLevel]));
+    const logger = options.logger ?? gatewayLogger;
     this.gateway = new McpGateway({
-      servers: definitions?.servers ?? config.servers,
+      servers,
       interceptor: options.interceptor ?? injected,
-      logger: options.logger ?? gatewayLogger,
+      logger,
       idleTimeoutMs: options.idleTimeoutMs,
       maxBodyBytes: config.gateway.maxBodyBytes,
       allowedHosts: config.gateway.allowedHosts,
@@ -65,10 +74,18 @@ export class McpService implements BeforeApplicationShutdown {
       },
     });
     observer?.gatewayStarted(this.gateway);
+    // Hot reload: added servers are served, removed ones end their sessions, changed ones serve new sessions.
+    this.unsubscribe = definitions?.onChange?.((next) => {
+      auditLevel = new Map(next.map((s) => [s.name, s.auditLevel]));
+      this.gateway.updateServers(next).settled.catch((error: unknown) => {
+        logger.error(`retiring reloaded servers failed: ${(error as Error).message}`);
+      });
+    });
   }
 
   // Before Nest closes the HTTP server: open session streams would otherwise keep it from closing.
   async beforeApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
     await this.gateway.close();
   }
 }
