@@ -78,8 +78,8 @@ export interface ServerUpdate {
   settled: Promise<void>;
 }
 
-/** JSON-RPC code for requests to a server that was removed while they ran (implementation-defined range). */
-export const SERVER_REMOVED = -32002;
+/** JSON-RPC code for requests to a server removed while they ran (implementation range; -32002 is MCP's resource not found). */
+export const SERVER_REMOVED = -32004;
 
 export class McpGateway {
   private readonly servers = new Map<string, UpstreamServerConfig>();

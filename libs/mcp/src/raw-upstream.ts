@@ -4,7 +4,8 @@
 // server->client requests on the request's own SSE stream) is handed to the Client as if its transport had
 // received it, so sampling, elicitation, logging and list_changed keep their SDK handling. This avoids the Client's
 // per-request costs (fetch + web streams, schema checks, a shared AbortSignal) on the hot path.
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import {
   ProtocolError,
   type StreamableHTTPClientTransport,
@@ -120,6 +121,8 @@ export class HttpRawChannel implements RawChannel {
   private closed = false;
   private readonly inFlight = new Set<Settle>();
 
+  private readonly sockets: SocketTracker;
+
   constructor(
     url: URL,
     private readonly headers: Record<string, string>,
@@ -127,7 +130,9 @@ export class HttpRawChannel implements RawChannel {
     private readonly deliver: Deliver,
     private readonly name: string,
   ) {
-    this.pool = sharedPool(url.origin);
+    const shared = sharedPool(url.origin);
+    this.pool = shared.pool;
+    this.sockets = shared.sockets;
     this.origin = url.origin;
     this.path = url.pathname + url.search;
   }
@@ -166,13 +171,16 @@ export class HttpRawChannel implements RawChannel {
     signal: AbortSignal,
     s: Settle,
   ): Promise<void> {
-    const response = await this.pool.request({
-      path: this.path,
-      method: 'POST',
-      headers,
-      body: JSON.stringify(message),
-      signal,
-    });
+    const body = JSON.stringify(message);
+    const send = () => this.pool.request({ path: this.path, method: 'POST', headers, body, signal });
+    let response: Awaited<ReturnType<typeof send>>;
+    try {
+      response = await send();
+    } catch (error) {
+      // Sent again once, and only when the upstream provably never saw it (see `neverAnswered`).
+      if (signal.aborted || !this.sockets.neverAnswered(error)) throw error;
+      response = await send();
+    }
     const type = String(response.headers['content-type'] ?? '');
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const text = await response.body.text();
@@ -222,19 +230,80 @@ export class HttpRawChannel implements RawChannel {
 }
 
 /**
+ * What the pool's sockets have read when a request was written on them, so a failed request can be told apart:
+ * an upstream that closes an idle keep-alive connection (5 s in Node servers) just as a request goes out on it
+ * never read that request; undici fails it with `UND_ERR_SOCKET` "other side closed" (FIN) or `ECONNRESET` (RST),
+ * and POST is never retried by undici itself.
+ */
+export class SocketTracker {
+  /** Open sockets by local port (undici's SocketError carries the socket's local port and byte counts). */
+  private readonly byPort = new Map<number, { socket: Socket; readAtWrite: number }>();
+  /** Node's own socket errors (ECONNRESET, EPIPE) carry no socket details: mapped here when they are emitted. */
+  private readonly byError = new WeakMap<object, { socket: Socket; readAtWrite: number }>();
+
+  /** Wraps undici's connector: every socket it opens is tracked until it closes. */
+  connector(): buildConnector.connector {
+    const connect = buildConnector({});
+    return (options, callback) =>
+      connect(options, (error, socket) => {
+        if (socket) this.track(socket as Socket);
+        // undici's connector callback is overloaded on (error, null) | (null, socket).
+        (callback as (e: Error | null, s: unknown) => void)(error, socket);
+      });
+  }
+
+  private track(socket: Socket): void {
+    const state = { socket, readAtWrite: -1 };
+    const port = socket.localPort;
+    if (port !== undefined) this.byPort.set(port, state);
+    // Recorded on every write (undici writes a request as header + body, corked): bytes read before the request.
+    const write = socket.write;
+    socket.write = function (this: Socket, ...args: unknown[]) {
+      state.readAtWrite = socket.bytesRead;
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as Socket['write'];
+    // Listeners registered here run before undici's own (registered after the connect callback).
+    socket.on('error', (error) => this.byError.set(error, state));
+    socket.once('close', () => {
+      // The failed request is rejected during this 'close' event; the lookup happens in a continuation after it.
+      if (port !== undefined) setImmediate(() => this.byPort.get(port) === state && this.byPort.delete(port));
+    });
+  }
+
+  /**
+   * True only when the request provably did not reach the upstream application: the connection had already carried
+   * an answered request (reused keep-alive socket), and it closed (FIN or RST) without a single byte read after the
+   * request was written. A fresh connection, a partial answer, a timeout or any other error gives false: the
+   * request may have been processed and must not run twice.
+   */
+  neverAnswered(error: unknown): boolean {
+    const e = error as { code?: unknown; socket?: { localPort?: number; bytesRead?: number } } | null;
+    if (typeof e !== 'object' || e === null) return false;
+    if (e.code !== 'UND_ERR_SOCKET' && e.code !== 'ECONNRESET' && e.code !== 'EPIPE') return false;
+    const state =
+      this.byError.get(e) ?? (e.socket?.localPort !== undefined ? this.byPort.get(e.socket.localPort) : undefined);
+    if (!state || state.readAtWrite <= 0) return false;
+    const readAtClose = e.socket?.bytesRead ?? state.socket.bytesRead;
+    return readAtClose === state.readAtWrite;
+  }
+}
+
+/**
  * One keep-alive pool per upstream origin, shared by every session's channel (sessions differ by header only), so
  * connections stay warm across sessions; closed with its last channel.
  */
-const pools = new Map<string, { pool: Pool; users: number }>();
+const pools = new Map<string, { pool: Pool; sockets: SocketTracker; users: number }>();
 
-function sharedPool(origin: string): Pool {
+function sharedPool(origin: string): { pool: Pool; sockets: SocketTracker } {
   let entry = pools.get(origin);
   if (!entry) {
-    entry = { pool: new Pool(origin, { connections: 256, keepAliveTimeout: 60_000 }), users: 0 };
+    const sockets = new SocketTracker();
+    const pool = new Pool(origin, { connections: 256, keepAliveTimeout: 60_000, connect: sockets.connector() });
+    entry = { pool, sockets, users: 0 };
     pools.set(origin, entry);
   }
   entry.users++;
-  return entry.pool;
+  return entry;
 }
 
 async function releasePool(origin: string): Promise<void> {
