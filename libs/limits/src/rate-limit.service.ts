@@ -156,10 +156,11 @@ export class RateLimitService {
     const base = `${key}:${counter.kind}s${width}`;
     const ttlMs = (k + 2) * width;
     const currentKey = `${base}:${index}`;
-    const [current, previous] = await Promise.all([
-      this.store.increment(currentKey, ttlMs),
-      this.previousBuckets(base, index, k),
-    ]);
+    // In memory the closed buckets are usually known already: then only the increment waits.
+    const known = this.knownBuckets(base, index);
+    const [current, previous] = known
+      ? [await this.store.increment(currentKey, ttlMs), known]
+      : await Promise.all([this.store.increment(currentKey, ttlMs), this.previousBuckets(base, index, k)]);
     const total = previous.reduce((sum, n) => sum + n, current);
     const incremented = { key: currentKey, ttlMs };
     if (total <= counter.limit) {
@@ -186,10 +187,8 @@ export class RateLimitService {
    * than the limit. With Redis other processes (and clocks) write them, so they are always read.
    */
   private async previousBuckets(base: string, index: number, k: number): Promise<number[]> {
-    if (this.store.backend === 'memory') {
-      const hit = this.closedBuckets.get(base);
-      if (hit && hit.index === index) return hit.counts;
-    }
+    const known = this.knownBuckets(base, index);
+    if (known) return known;
     const counts = await this.store.read(Array.from({ length: k }, (_, i) => `${base}:${index - k + i}`));
     if (this.store.backend === 'memory') {
       const hit = this.closedBuckets.get(base);
@@ -198,6 +197,13 @@ export class RateLimitService {
       if (this.closedBuckets.size > 100_000) this.closedBuckets.clear();
     }
     return counts;
+  }
+
+  /** The cached closed-bucket counts for `index` (memory backend only; see previousBuckets). */
+  private knownBuckets(base: string, index: number): number[] | undefined {
+    if (this.store.backend !== 'memory') return undefined;
+    const hit = this.closedBuckets.get(base);
+    return hit && hit.index === index ? hit.counts : undefined;
   }
 
   /** Fixed windows aligned to FIXED_ORIGIN_MS: one RLF counter per window, the window index in the key. */

@@ -161,6 +161,37 @@ describe('JSON scanning', () => {
     expect(out.isError).toBe(false);
   });
 
+  it('copies only what changed: a clean value comes back as is, untouched branches are shared', () => {
+    const clean = { content: [{ type: 'text', text: 'nothing to see' }], meta: { tags: ['a', 'b'] } };
+    const r = scanner.redactJson(clean);
+    expect(r.value).toBe(clean);
+    expect(r.summary.found).toBe(false);
+    const mixed = { meta: { tags: ['a'] }, content: [{ type: 'text', text: 'mail jane@example.com' }, { n: 1 }] };
+    const before = JSON.stringify(mixed);
+    const out = scanner.redactJson(mixed).value as typeof mixed;
+    expect(JSON.stringify(mixed)).toBe(before); // input untouched
+    expect(out).not.toBe(mixed);
+    expect(Object.keys(out)).toEqual(['meta', 'content']); // key order kept
+    expect(out.meta).toBe(mixed.meta);
+    expect(out.content[1]).toBe(mixed.content[1]);
+    expect(out.content[0]).toEqual({ type: 'text', text: 'mail [REDACTED:email]' });
+  });
+
+  it('finds PII in a key every time it occurs (key scans are memoised)', () => {
+    const value = [{ 'jane@example.com': 1 }, { 'jane@example.com': 2 }, { plain_key_name: 'x' }];
+    for (let i = 0; i < 2; i++) {
+      expect(scanner.scanJson(value).findings.map((f) => f.path)).toEqual([
+        '$[0]{[REDACTED:email]}',
+        '$[1]{[REDACTED:email]}',
+      ]);
+      expect(scanner.redactJson(value).value).toEqual([
+        { '[REDACTED:email]': 1 },
+        { '[REDACTED:email]': 2 },
+        { plain_key_name: 'x' },
+      ]);
+    }
+  });
+
   it('scans keys, keeps PII out of paths and disambiguates colliding redacted keys', () => {
     const value = { 'jane@example.com': { role: 'admin' }, 'bob@example.com': { role: 'viewer' } };
     const { findings } = scanner.scanJson(value);

@@ -49,6 +49,8 @@ const NUMBER_KINDS = new Set(['ssn', 'credit_card', 'phone', 'ip_address']);
 const MIN_TEXT = 6; // shorter strings cannot hold any built-in kind (a@b.co, 1.2.3.4)
 const MAX_JSON_NESTING = 4; // JSON inside a string inside JSON...: deeper strings are scanned as text
 const MAX_DEPTH = 512; // deeper values are refused rather than passed unscanned (or overflowing the stack)
+const MAX_MEMO_KEY = 128; // longer keys are scanned every time (rare, and they would bloat the memo)
+const KEY_MEMO_LIMIT = 4096;
 
 /** Summarise findings as kinds and counts only. */
 export function summarize(findings: readonly PiiFinding[]): PiiSummary {
@@ -295,7 +297,26 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
     }
   }
 
-  // One walker for scanning and redacting: returns the (possibly) redacted value and appends findings.
+  // Keys come from a small vocabulary (every result repeats `content`, `text`, `type`...) and locate() is a pure
+  // function of the text: memoise the key scans instead of running every recognizer on the same key per value.
+  const keyMemo = new Map<string, Located[]>();
+  function locateKey(key: string): Located[] {
+    let found = keyMemo.get(key);
+    if (found === undefined) {
+      found = locate(key, '');
+      if (key.length <= MAX_MEMO_KEY) {
+        if (keyMemo.size >= KEY_MEMO_LIMIT) keyMemo.clear();
+        keyMemo.set(key, found);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * One walker for scanning and redacting: returns the (possibly) redacted value and appends findings (with their
+   * JSON paths when `paths`; apply/redactJson only count kinds, so they skip building paths). Redaction is
+   * copy-on-write: a container is copied only when something inside it changed, so a clean value comes back as is.
+   */
   function walk(
     value: unknown,
     parts: JsonPathPart[],
@@ -303,6 +324,7 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
     nesting: number,
     findings: PiiFinding[],
     redact: boolean,
+    paths: boolean,
   ): unknown {
     if (parts.length > MAX_DEPTH) {
       throw new PiiScanError(
@@ -315,7 +337,7 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
         if (parsed.ok && typeof parsed.value === 'object' && parsed.value !== null) {
           const before = findings.length;
           parts.push('<json>');
-          const inner = walk(parsed.value, parts, hint, nesting + 1, findings, redact);
+          const inner = walk(parsed.value, parts, hint, nesting + 1, findings, redact, paths);
           parts.pop();
           if (!redact || findings.length === before) return value;
           return JSON.stringify(inner, null, value.includes('\n') ? 2 : undefined);
@@ -323,8 +345,7 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
       }
       const found = locate(value, hint);
       if (found.length === 0) return value;
-      const path = pathToString(parts);
-      for (const f of found) findings.push(publicFinding(f, path));
+      record(found, parts, findings, paths);
       return redact ? redactWith(value, found) : value;
     }
     if (typeof value === 'number' || typeof value === 'bigint') {
@@ -333,50 +354,77 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
       const text = String(value);
       const found = locate(text, hint);
       if (found.length === 0) return value;
-      const path = pathToString(parts);
-      for (const f of found) findings.push(publicFinding(f, path));
+      record(found, parts, findings, paths);
       return redact ? redactWith(text, found) : value;
     }
     if (Array.isArray(value)) {
-      const out = redact ? new Array<unknown>(value.length) : undefined;
+      let out: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
+        const child: unknown = value[i];
         parts.push(i);
-        const r = walk(value[i], parts, hint, nesting, findings, redact);
+        const r = walk(child, parts, hint, nesting, findings, redact, paths);
         parts.pop();
         if (out) out[i] = r;
+        else if (redact && r !== child) {
+          out = value.slice(0, value.length);
+          out[i] = r;
+        }
       }
       return out ?? value;
     }
     if (typeof value === 'object' && value !== null) {
-      const out: Record<string, unknown> | undefined = redact ? {} : undefined;
+      let out: Record<string, unknown> | undefined;
       const obj = value as Record<string, unknown>;
-      for (const key in obj) {
-        if (!Object.hasOwn(obj, key)) continue;
+      const keys = Object.keys(obj);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
         const child = obj[key];
         let outKey = key;
         let pathKey = key;
         if (scanKeys && key.length >= MIN_TEXT) {
-          const found = locate(key, '');
+          const found = locateKey(key);
           if (found.length > 0) {
             // Paths are logged: never put the PII key itself into one.
             pathKey = found.reduce((k, f) => k.replace(key.slice(f.start, f.end), `[REDACTED:${f.kind}]`), key);
-            for (const f of found) findings.push(publicFinding(f, pathToString([...parts, `{${pathKey}}`])));
+            if (paths) for (const f of found) findings.push(publicFinding(f, pathToString([...parts, `{${pathKey}}`])));
+            else for (const f of found) findings.push(f);
             outKey = redactWith(key, found);
-            if (out) {
-              let n = 2;
-              const base = outKey;
-              while (Object.hasOwn(out, outKey)) outKey = `${base}~${n++}`;
-            }
           }
         }
         parts.push(pathKey);
-        const r = walk(child, parts, key, nesting, findings, redact);
+        const r = walk(child, parts, key, nesting, findings, redact, paths);
         parts.pop();
-        if (out) out[outKey] = r;
+        if (!redact) continue;
+        if (!out) {
+          if (r === child && outKey === key) continue;
+          // The first change: copy the keys before it, in order.
+          out = {};
+          for (let j = 0; j < i; j++) out[keys[j] as string] = obj[keys[j] as string];
+        }
+        if (outKey !== key) {
+          let n = 2;
+          const base = outKey;
+          while (Object.hasOwn(out, outKey)) outKey = `${base}~${n++}`;
+        }
+        out[outKey] = r;
       }
       return out ?? value;
     }
     return value;
+  }
+
+  function record(
+    found: readonly Located[],
+    parts: readonly JsonPathPart[],
+    findings: PiiFinding[],
+    paths: boolean,
+  ): void {
+    if (!paths) {
+      for (const f of found) findings.push(f);
+      return;
+    }
+    const path = pathToString(parts);
+    for (const f of found) findings.push(publicFinding(f, path));
   }
 
   const scanner: PiiScanner = {
@@ -386,7 +434,7 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
     },
     scanJson(value) {
       const findings: PiiFinding[] = [];
-      walk(value, [], '', 0, findings, false);
+      walk(value, [], '', 0, findings, false, true);
       return { findings, summary: summarize(findings) };
     },
     redactText(text, context = '') {
@@ -394,8 +442,9 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
       return { text: found.length ? redactWith(text, found) : text, summary: summarize(found) };
     },
     redactJson(value) {
+      // Findings stay internal here (only the kinds are counted), so no JSON paths are built.
       const findings: PiiFinding[] = [];
-      const out = walk(value, [], '', 0, findings, true);
+      const out = walk(value, [], '', 0, findings, true, false);
       return { value: out, summary: summarize(findings) };
     },
     apply(value) {
@@ -403,7 +452,9 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
         const r = scanner.redactJson(value);
         return { action, blocked: false, value: r.value, summary: r.summary };
       }
-      const { summary } = scanner.scanJson(value);
+      const findings: PiiFinding[] = [];
+      walk(value, [], '', 0, findings, false, false);
+      const summary = summarize(findings);
       return { action, blocked: action === 'block' && summary.found, value, summary };
     },
   };

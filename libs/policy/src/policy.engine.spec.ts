@@ -314,3 +314,50 @@ describe('isLocalCaller', () => {
     expect(isLocalCaller('http')).toBe(false);
   });
 });
+
+describe('decision cache', () => {
+  let engine: PolicyEngine;
+  beforeAll(async () => {
+    engine = compilePolicy(
+      await loadTree({
+        'mcp-governance.yaml': SERVERS,
+        'p.yaml': [
+          `policy: { name: office_hours, trigger: { mcp_server: deploy }, action: { access_hours: { days: [mon, tue, wed, thu, fri], hours: '09:00-18:00', timezone: Europe/Berlin } } }`,
+          `policy: { name: prod_approval, trigger: { mcp_server: fs, operation: write_file, resource_pattern: '*-prod-*' }, action: { require_approval: { approvers: [a@x.io] } } }`,
+          `policy: { name: ops_no_wipe, trigger: { mcp_server: fs, roles: [ops] }, action: { tools: { deny: [wipe] } } }`,
+        ]
+          .map(doc)
+          .join(''),
+      }),
+    );
+  });
+
+  it('gives repeated callers the same frozen decision', () => {
+    const a = engine.decide(base({ name: 'wipe', roles: ['ops'] }));
+    const b = engine.decide(base({ name: 'wipe', roles: ['ops'] }));
+    expect(a.effect).toBe('deny');
+    expect(b).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.obligations) && Object.isFrozen(a.rules)).toBe(true);
+    expect(() => (a.rules as string[]).push('x')).toThrow(TypeError);
+  });
+
+  it('keys on every context part a rule reads: roles, user, locality, the minute of a time window', () => {
+    expect(engine.decide(base({ name: 'wipe', roles: ['ops'] })).effect).toBe('deny');
+    expect(engine.decide(base({ name: 'wipe', roles: [] })).effect).toBe('allow');
+    expect(engine.decide(base({ name: 'wipe', roles: ['ops'], user: 'eve' })).effect).toBe('deny');
+    // Roles that would read alike if joined naively stay apart.
+    expect(engine.decide(base({ name: 'wipe', roles: ['o', 'ps'] })).effect).toBe('allow');
+    const deploy = (iso: string) =>
+      engine.decide(base({ server: 'deploy', name: 'workers.deploy', time: new Date(iso) })).effect;
+    expect(deploy('2026-03-27T07:59:59Z')).toBe('deny'); // 08:59:59 CET
+    expect(deploy('2026-03-27T08:00:00Z')).toBe('allow'); // the next minute
+    expect(deploy('2026-03-27T07:59:00Z')).toBe('deny'); // the cached earlier minute still denies
+  });
+
+  it('never caches decisions that depend on argument values (resource_pattern)', () => {
+    const call = (name: string) => engine.decide(base({ name: 'write_file', args: { path: name } })).effect;
+    expect(call('eu-prod-1')).toBe('governed');
+    expect(call('staging')).toBe('allow');
+    expect(call('us-prod-2')).toBe('governed');
+  });
+});

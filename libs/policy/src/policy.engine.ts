@@ -35,6 +35,8 @@ const SPEC_OP = 100; // x2 exact, x1 glob, x0 all
 const SPEC_QUALIFIERS = { resource: 8, users: 4, roles: 2, tenants: 2, time: 1 };
 const AUDIT_RANK: Record<AuditLevel, number> = { none: 0, summary: 1, full: 2 };
 const CACHE_LIMIT = 50_000;
+/** Decisions kept per candidate list (callers x roles x minutes); the map starts over when full. */
+const DECISION_CACHE_LIMIT = 4096;
 
 interface Visibility {
   allow?: NameMatcher;
@@ -75,6 +77,20 @@ export interface CompiledRule {
 interface Candidate {
   r: CompiledRule;
   spec: number;
+}
+
+/**
+ * The candidate rules for one (server, operation name) and the decisions already made from them. A decision is a
+ * pure function of the context parts the candidates read (tenant, user, roles, method, locality, and the minute
+ * when a time window is involved), so repeated callers get the same frozen Decision without re-evaluating. Rules
+ * that match argument values (resource_pattern) depend on the arguments: those lists are never cached.
+ */
+interface CandidateList {
+  list: Candidate[];
+  /** undefined: the decision depends on the arguments (resource patterns), evaluate every time. */
+  decisions?: Map<string, Decision>;
+  /** Some rule reads the clock (a trigger time window or access hours): the UTC minute is part of the key. */
+  timed: boolean;
 }
 
 interface Denial {
@@ -294,7 +310,7 @@ export class PolicyEngine {
   private readonly byServer = new Map<string, CompiledRule[]>();
   private readonly anyServer: CompiledRule[];
   private readonly servers = new Map<string, ServerConfig>();
-  private readonly candidates = new Map<string, Candidate[]>();
+  private readonly candidates = new Map<string, CandidateList>();
   private readonly tenantIsolation?: 'strict' | 'shared';
 
   constructor(private readonly config: AtomGovConfig) {
@@ -317,7 +333,21 @@ export class PolicyEngine {
 
   /** The decision for one operation. */
   decide(ctx: DecisionContext): Decision {
-    return this.evaluate(ctx, this.candidatesFor(ctx.server, ctx.name));
+    const c = this.candidatesFor(ctx.server, ctx.name);
+    const cache = c.decisions;
+    if (!cache) return this.evaluate(ctx, c.list);
+    const minute = c.timed ? Math.floor(ctx.time.getTime() / 60_000) : 0;
+    // A time that is not a valid date cannot be a cache key (and localTime would not cache it either).
+    if (!Number.isFinite(minute)) return this.evaluate(ctx, c.list);
+    // JSON keeps the parts apart whatever characters the names contain.
+    const key = JSON.stringify([ctx.tenant, ctx.user, ctx.roles, ctx.method, ctx.local, minute]);
+    let d = cache.get(key);
+    if (d === undefined) {
+      d = deepFreeze(this.evaluate(ctx, c.list));
+      if (cache.size >= DECISION_CACHE_LIMIT) cache.clear();
+      cache.set(key, d);
+    }
+    return d;
   }
 
   /** Listing filter: one decision governs listing and calling, so a name the caller may not call is not listed. */
@@ -352,12 +382,12 @@ export class PolicyEngine {
     return { decision, rules: [...rules, ...disabled] };
   }
 
-  private candidatesFor(server: string, name: string | undefined): Candidate[] {
+  private candidatesFor(server: string, name: string | undefined): CandidateList {
     const key = `${server}\u0000${name ?? '\u0000'}`;
-    let list = this.candidates.get(key);
-    if (list) return list;
+    const hit = this.candidates.get(key);
+    if (hit) return hit;
     const rules = this.byServer.get(server) ?? this.anyServer;
-    list = [];
+    const list: Candidate[] = [];
     for (const r of rules) {
       let op = 0;
       if (r.ops) {
@@ -367,9 +397,14 @@ export class PolicyEngine {
       }
       list.push({ r, spec: r.baseSpec + op * SPEC_OP });
     }
+    const entry: CandidateList = {
+      list,
+      timed: list.some((c) => c.r.time !== undefined || c.r.accessHours !== undefined),
+      ...(list.some((c) => c.r.resources !== null) ? {} : { decisions: new Map<string, Decision>() }),
+    };
     if (this.candidates.size >= CACHE_LIMIT) this.candidates.clear();
-    this.candidates.set(key, list);
-    return list;
+    this.candidates.set(key, entry);
+    return entry;
   }
 
   private whyNot(r: CompiledRule, ctx: DecisionContext, lt: Map<string, LocalTime>): string | undefined {
@@ -662,6 +697,15 @@ export class PolicyEngine {
       resourceTracking,
     };
   }
+}
+
+/** Cached decisions are shared by every call that gets them: frozen, so no caller can change another's. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 function mostSpecific(list: Candidate[]): Candidate {
