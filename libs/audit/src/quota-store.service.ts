@@ -2,7 +2,12 @@ import { type DataSource, type EntityManager } from 'typeorm';
 import { AuditStoreUnavailableError, describeCause } from './audit-store.errors.js';
 import { openDatabase } from './audit-store.service.js';
 import { type DataSourceOptions } from './data-source.js';
-import { QUOTA_COUNTERS_TABLE, QUOTA_RESERVATIONS_TABLE, type QuotaReservationRow } from './quota.entity.js';
+import {
+  QUOTA_COUNTERS_TABLE,
+  QUOTA_RESERVATIONS_TABLE,
+  type QuotaCounterRow,
+  type QuotaReservationRow,
+} from './quota.entity.js';
 
 export interface QuotaReserveRequest {
   reservationId: string;
@@ -42,6 +47,8 @@ export interface QuotaStore {
   /** Current usage of a counter's period containing `at` (0 when untouched). */
   usage(counterKey: string, at: Date, periodMs?: number): Promise<number>;
   reservation(reservationId: string): Promise<QuotaReservationRow | undefined>;
+  /** Read-only: each counter's latest period (metrics read it at scrape time; no write lock, no transaction). */
+  latestCounters(): Promise<QuotaCounterRow[]>;
   close(): Promise<void>;
 }
 
@@ -250,6 +257,26 @@ class SqlQuotaStore implements QuotaStore {
         status: row.status,
       };
     });
+  }
+
+  async latestCounters(): Promise<QuotaCounterRow[]> {
+    try {
+      const rows = this.rows<{ counter_key: string; period_start: number | string; tenant: string } & CounterRow>(
+        await this.dataSource.query(
+          `SELECT c.counter_key, c.period_start, c.tenant, c.used, c.alerted FROM ${QUOTA_COUNTERS_TABLE} c
+           WHERE c.period_start = (SELECT MAX(l.period_start) FROM ${QUOTA_COUNTERS_TABLE} l WHERE l.counter_key = c.counter_key)`,
+        ),
+      );
+      return rows.map((r) => ({
+        counterKey: r.counter_key,
+        periodStart: Number(r.period_start),
+        tenant: r.tenant,
+        used: Number(r.used),
+        alerted: Number(r.alerted),
+      }));
+    } catch (cause) {
+      throw new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(cause)}`, { cause });
+    }
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,8 @@
 // registered an SDK (e.g. the OpenTelemetry Node SDK preloaded with NODE_OPTIONS), so tracing costs nothing
 // when nobody configured it. Governed calls carry their Temporal workflow id (= operation id), which is how the
 // Temporal UI and `atom-gov audit show` find the same operation.
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -18,7 +19,18 @@ export interface CallTracerOptions {
   exporter?: SpanExporter;
   /** Batch exports (default true); tests use false to see each span as it ends. */
   batch?: boolean;
+  /** `service.name` of the exported spans (with an exporter; default atom-gov-gateway). */
+  serviceName?: string;
 }
+
+/** The request a span is opened for before it finishes (governed calls). */
+export interface CallStart {
+  server: string;
+  method: string;
+}
+
+/** A span left open by within() whose operation record never came (the call's record closes it normally). */
+const ORPHAN_SPAN_MS = 60_000;
 
 export interface TracedOperation extends OperationSample {
   /** When the request arrived. */
@@ -37,21 +49,59 @@ export const WORKFLOW_ID_ATTRIBUTE = 'temporal.workflow_id';
 export class CallTracer {
   private readonly tracer: Tracer;
   private readonly provider?: BasicTracerProvider;
+  /** Spans opened by within(), by operation id, until the call's record() finishes them. */
+  private readonly open = new Map<string, Span[]>();
 
   constructor(opts: CallTracerOptions = {}) {
     if (opts.exporter) {
       const processor =
         opts.batch === false ? new SimpleSpanProcessor(opts.exporter) : new BatchSpanProcessor(opts.exporter);
-      this.provider = new BasicTracerProvider({ spanProcessors: [processor] });
+      this.provider = new BasicTracerProvider({
+        spanProcessors: [processor],
+        resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? 'atom-gov-gateway' }),
+      });
       this.tracer = this.provider.getTracer('atom-gov-gateway');
     } else {
       this.tracer = trace.getTracer('atom-gov-gateway');
     }
   }
 
+  /**
+   * Runs `fn` inside the call's span, opened now and finished by the call's record() (matched by operation id): work
+   * started in `fn` is its child, and the Temporal client's OpenTelemetry interceptor puts it into the workflow's
+   * headers, so a governed call and its workflow share one trace.
+   */
+  within<T>(operationId: string, call: CallStart, fn: () => Promise<T>): Promise<T> {
+    const span = this.tracer.startSpan(`${call.method} ${call.server}`, { kind: SpanKind.SERVER });
+    if (!span.isRecording()) return fn();
+    const spans = this.open.get(operationId) ?? [];
+    spans.push(span);
+    this.open.set(operationId, spans);
+    const done = (): void => {
+      setTimeout(() => {
+        if (this.take(operationId, span)) span.end();
+      }, ORPHAN_SPAN_MS).unref();
+    };
+    const run = context.with(trace.setSpan(context.active(), span), fn);
+    run.then(done, done);
+    return run;
+  }
+
+  private take(operationId: string, span?: Span): Span | undefined {
+    const spans = this.open.get(operationId);
+    if (!spans) return undefined;
+    const i = span ? spans.indexOf(span) : 0;
+    if (i < 0) return undefined;
+    const [taken] = spans.splice(i, 1);
+    if (spans.length === 0) this.open.delete(operationId);
+    return taken;
+  }
+
   /** Records a finished request as one span (start and end times taken from the record, not from now). */
   record(op: TracedOperation): void {
-    const span = this.tracer.startSpan(`${op.method} ${op.server}`, { kind: SpanKind.SERVER, startTime: op.start });
+    const opened = op.operationId !== undefined ? this.take(op.operationId) : undefined;
+    const span =
+      opened ?? this.tracer.startSpan(`${op.method} ${op.server}`, { kind: SpanKind.SERVER, startTime: op.start });
     // Without an SDK the span is a no-op: skip building attributes on the hot path.
     if (!span.isRecording()) return;
     const attributes: Attributes = {
@@ -74,7 +124,8 @@ export class CallTracer {
     span.setAttributes(attributes);
     if (op.outcome === 'error' || op.outcome === 'timeout')
       span.setStatus({ code: SpanStatusCode.ERROR, message: op.errorMessage ?? op.outcome });
-    span.end(new Date(op.start.getTime() + op.durationMs));
+    // A span opened by within() started when the governed run did: it ends now, never before its start.
+    span.end(opened ? undefined : new Date(op.start.getTime() + op.durationMs));
   }
 
   async shutdown(): Promise<void> {

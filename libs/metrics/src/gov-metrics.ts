@@ -2,6 +2,14 @@
 // two gateways in one process, or tests, never share or collide). Labels are tenant, server, tool and decision:
 // never the user (unbounded cardinality, and personal data in a monitoring system).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  type AuditHealthView,
+  type FeedResult,
+  type PendingApprovalsSample,
+  type QuotaUsageSample,
+  ScrapeFeed,
+  type ScrapeFeedOptions,
+} from './scrape-feed.js';
 
 export type DecisionLabel = 'allow' | 'deny' | 'governed' | 'error';
 
@@ -55,7 +63,22 @@ export class GovMetrics {
   readonly policyReloads: Counter<'result'>;
   readonly policyInfo: Gauge<'version'>;
   readonly alerts: Counter<'kind' | 'result'>;
+  /** Reads of a shared store at scrape time that failed or timed out (the metric it feeds is absent meanwhile). */
+  readonly scrapeErrors: Counter<'source'>;
+  /** Whether the last scrape-time read of a store answered (1) or not (0). */
+  readonly scrapeSourceUp: Gauge<'source'>;
+  readonly auditHealthy: Gauge<never>;
+  readonly auditOldestPending: Gauge<never>;
+  readonly auditQueued: Gauge<never>;
+  readonly auditFailedBatches: Counter<never>;
+  readonly auditCheckpointFailures: Counter<never>;
+  readonly auditLastCheckpoint: Gauge<never>;
+  readonly auditTrailFailures: Counter<never>;
+  readonly auditSpooled: Gauge<never>;
   private policyVersion: string | undefined;
+  private pendingFeed: ScrapeFeed<PendingApprovalsSample[]> | undefined;
+  private quotaFeed: ScrapeFeed<QuotaUsageSample[]> | undefined;
+  private auditHealth: (() => AuditHealthView | undefined) | undefined;
 
   constructor(opts: GovMetricsOptions = {}) {
     const registry = new Registry();
@@ -105,17 +128,43 @@ export class GovMetrics {
       labelNames: ['server', 'kind'],
       registers,
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect with the metric as this
+    const self = this;
     this.pendingApprovals = new Gauge({
       name: 'atom_gov_pending_approvals',
-      help: 'Governed calls needing approval that this gateway started and that have not finished',
+      help: 'Governed operations waiting for approval (Temporal visibility, all gateways; absent while Temporal does not answer)',
       labelNames: ['tenant', 'server'],
       registers,
+      // Without a feed (no Temporal), the in-process inc/dec of this gateway's own waiting calls stands.
+      async collect() {
+        const feed = self.pendingFeed;
+        if (!feed) return;
+        const r = await feed.get();
+        this.reset();
+        if (r.ok) for (const p of r.value) this.inc({ tenant: p.tenant, server: p.server }, p.count);
+      },
     });
     this.quotaUsage = new Gauge({
       name: 'atom_gov_quota_usage_ratio',
-      help: 'Quota used in the current period as a fraction of the limit',
+      help: 'Quota used in the current period as a fraction of the limit (the fullest counter of the tenant for that resource, e.g. of per-user quotas; from the shared quota store)',
       labelNames: ['tenant', 'resource'],
       registers,
+      async collect() {
+        const feed = self.quotaFeed;
+        if (!feed) return;
+        const r = await feed.get();
+        this.reset();
+        if (!r.ok) return;
+        const fullest = new Map<string, { tenant: string; resource: string; ratio: number }>();
+        for (const q of r.value) {
+          if (!(q.limit > 0) || !Number.isFinite(q.used)) continue;
+          const key = JSON.stringify([q.tenant, q.resource]);
+          const ratio = q.used / q.limit;
+          const prev = fullest.get(key);
+          if (!prev || ratio > prev.ratio) fullest.set(key, { tenant: q.tenant, resource: q.resource, ratio });
+        }
+        for (const f of fullest.values()) this.set({ tenant: f.tenant, resource: f.resource }, f.ratio);
+      },
     });
     this.upstreamUp = new Gauge({
       name: 'atom_gov_upstream_up',
@@ -129,8 +178,6 @@ export class GovMetrics {
       labelNames: ['server'],
       registers,
     });
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- prom-client calls collect with the gauge as this
-    const self = this;
     this.sessions = new Gauge({
       name: 'atom_gov_sessions_open',
       help: 'Open downstream MCP sessions (2025 revisions; 2026-07-28 requests are stateless)',
@@ -167,6 +214,107 @@ export class GovMetrics {
       help: 'Alerts raised on the fast path (before per-window deduplication)',
       labelNames: ['kind'],
       registers,
+    });
+    // prom-client reads the metrics concurrently: these two wait for the same (single-flight) reads of the feeds.
+    this.scrapeErrors = new Counter({
+      name: 'atom_gov_scrape_source_errors_total',
+      help: 'Scrape-time reads of a shared store (temporal, quota_store) that failed or timed out',
+      labelNames: ['source'],
+      registers,
+      async collect() {
+        await self.readFeeds();
+      },
+    });
+    this.scrapeSourceUp = new Gauge({
+      name: 'atom_gov_scrape_source_up',
+      help: 'Whether the last scrape-time read of a shared store (temporal, quota_store) answered',
+      labelNames: ['source'],
+      registers,
+      async collect() {
+        const [pending, quota] = await self.readFeeds();
+        if (pending) this.set({ source: 'temporal' }, pending.ok ? 1 : 0);
+        if (quota) this.set({ source: 'quota_store' }, quota.ok ? 1 : 0);
+      },
+    });
+    // Registered by feedAuditHealth only: without an audit store there is nothing true to say (unlabelled
+    // metrics always show a value).
+    const health = (): AuditHealthView | undefined => self.auditHealth?.();
+    this.auditHealthy = new Gauge({
+      name: 'atom_gov_audit_healthy',
+      help: 'Audit write path healthy (1) or not (0: a failing batch, checkpoint or trail-file write, or spooling)',
+      registers: [],
+      collect() {
+        const h = health();
+        if (h) this.set(h.ok ? 1 : 0);
+      },
+    });
+    this.auditOldestPending = new Gauge({
+      name: 'atom_gov_audit_oldest_pending_seconds',
+      help: 'Age of the oldest audit event accepted and not yet durable (the writer lag now; 0 when idle)',
+      registers: [],
+      collect() {
+        const h = health();
+        if (h) this.set(h.writer.lagMs / 1000);
+      },
+    });
+    this.auditQueued = new Gauge({
+      name: 'atom_gov_audit_pending_events',
+      help: 'Audit events queued or being written',
+      registers: [],
+      collect() {
+        const h = health();
+        if (h) this.set(h.writer.queued + h.writer.inFlight);
+      },
+    });
+    // Counters whose totals the audit store keeps: set from the store at scrape time.
+    const fromStore = (counter: Counter<never>, value: (h: AuditHealthView) => number | undefined): void => {
+      const h = health();
+      const v = h ? value(h) : undefined;
+      if (v === undefined) return;
+      counter.reset();
+      counter.inc(v);
+    };
+    this.auditFailedBatches = new Counter({
+      name: 'atom_gov_audit_failed_batches_total',
+      help: 'Audit write transactions that failed since the store opened',
+      registers: [],
+      collect() {
+        fromStore(this, (h) => h.writer.failedBatches);
+      },
+    });
+    this.auditCheckpointFailures = new Counter({
+      name: 'atom_gov_audit_checkpoint_failures_total',
+      help: 'Signed checkpoint writes (database or mirror file) that failed since the store opened',
+      registers: [],
+      collect() {
+        fromStore(this, (h) => (h.checkpoints.enabled ? h.checkpoints.failures : undefined));
+      },
+    });
+    this.auditLastCheckpoint = new Gauge({
+      name: 'atom_gov_audit_last_checkpoint_timestamp_seconds',
+      help: 'When this process last wrote a signed audit checkpoint (Unix time)',
+      registers: [],
+      collect() {
+        const at = health()?.checkpoints.lastAt;
+        if (at !== undefined) this.set(Date.parse(at) / 1000);
+      },
+    });
+    this.auditTrailFailures = new Counter({
+      name: 'atom_gov_audit_trail_file_failures_total',
+      help: 'Batches that could not be mirrored to the trail file since the store opened (they are in the database)',
+      registers: [],
+      collect() {
+        fromStore(this, (h) => (h.trailFile.enabled ? h.trailFile.failures : undefined));
+      },
+    });
+    this.auditSpooled = new Gauge({
+      name: 'atom_gov_audit_spooled_events',
+      help: 'Audit events in the local spool waiting for the database',
+      registers: [],
+      collect() {
+        const h = health();
+        if (h && h.spool.state !== 'off') this.set(h.spool.spooled);
+      },
     });
     // Zero-valued series, so dashboards and `rate()` see the counters before the first event.
     this.policyReloads.inc({ result: 'ok' }, 0);
@@ -216,6 +364,45 @@ export class GovMetrics {
   /** Quota usage after a reservation or commit (the governed operation's quota state: used of limit). */
   observeQuota(tenant: string, resource: string, used: number, limit: number): void {
     if (limit > 0 && Number.isFinite(used)) this.quotaUsage.set({ tenant, resource }, used / limit);
+  }
+
+  /**
+   * Pending approvals from a shared source (Temporal visibility) at scrape time: the same number from every gateway.
+   * While the source fails the series are absent and atom_gov_scrape_source_errors_total{source} counts up.
+   */
+  feedPendingApprovals(read: () => Promise<PendingApprovalsSample[]>, opts?: ScrapeFeedOptions): void {
+    this.pendingFeed = this.feed('temporal', read, opts);
+  }
+
+  /** Quota usage from the shared quota store at scrape time (absent while the store fails). */
+  feedQuotaUsage(read: () => Promise<QuotaUsageSample[]>, opts?: ScrapeFeedOptions): void {
+    this.quotaFeed = this.feed('quota_store', read, opts);
+  }
+
+  /** The audit store's health (in-process, cheap), read at each scrape. */
+  feedAuditHealth(read: () => AuditHealthView | undefined): void {
+    if (!this.auditHealth)
+      for (const metric of [
+        this.auditHealthy,
+        this.auditOldestPending,
+        this.auditQueued,
+        this.auditFailedBatches,
+        this.auditCheckpointFailures,
+        this.auditLastCheckpoint,
+        this.auditTrailFailures,
+        this.auditSpooled,
+      ])
+        this.registry.registerMetric(metric);
+    this.auditHealth = read;
+  }
+
+  private readFeeds(): Promise<[FeedResult<PendingApprovalsSample[]>?, FeedResult<QuotaUsageSample[]>?]> {
+    return Promise.all([this.pendingFeed?.get(), this.quotaFeed?.get()]);
+  }
+
+  private feed<T>(source: string, read: () => Promise<T>, opts?: ScrapeFeedOptions): ScrapeFeed<T> {
+    this.scrapeErrors.inc({ source }, 0);
+    return new ScrapeFeed(read, () => this.scrapeErrors.inc({ source }), opts);
   }
 
   setPolicyVersion(version: string): void {

@@ -28,7 +28,14 @@ export class GovernanceModule {
         ServerDefinitions,
         { provide: MCP_SERVER_DEFINITIONS, useExisting: ServerDefinitions },
         PolicyHolder,
-        { provide: GOVERNED_RUNNER, useClass: TemporalGovernedRunner },
+        TemporalGovernedRunner,
+        // Governed calls run inside their OpenTelemetry span (their workflow shares the trace).
+        {
+          provide: GOVERNED_RUNNER,
+          useFactory: (runner: TemporalGovernedRunner, telemetry: GovernanceTelemetry) =>
+            telemetry.traceGoverned(runner),
+          inject: [TemporalGovernedRunner, GovernanceTelemetry],
+        },
         GovernanceInterceptor,
         { provide: MCP_INTERCEPTOR, useExisting: GovernanceInterceptor },
       ],

@@ -5,12 +5,15 @@ import { type HealthReport, HealthService } from './health.service.js';
 export class HealthController {
   constructor(@Inject(HealthService) private readonly health: HealthService) {}
 
-  /** 200 only when Temporal, the worker and the audit store are all up; 503 naming what is down otherwise. */
+  /**
+   * 200 when Temporal, the worker and the audit store are up (status ok, or degraded naming a failing checkpoint or
+   * trail-file write); 503 naming what is down otherwise.
+   */
   @Get('healthz')
   @Header('cache-control', 'no-store')
   async healthz(): Promise<HealthReport> {
     const report = await this.health.check();
-    if (report.status !== 'ok') throw new ServiceUnavailableException(report);
+    if (report.status === 'down') throw new ServiceUnavailableException(report);
     return report;
   }
 }

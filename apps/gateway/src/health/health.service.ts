@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 // A CommonJS module whose named exports Node's ESM loader cannot detect: use the default export.
 import proto from '@temporalio/proto';
+import type { AuditHealth } from '@atom-gov/audit';
 import { HEALTH_PROBE_ID_PREFIX, HEALTH_PROBE_WORKFLOW, type WorkerHealthReport } from '@atom-gov/contracts';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
 import { PolicyHolder, type PolicyStatus } from '../governance/policy-holder.service.js';
@@ -18,10 +19,15 @@ export interface PartHealth {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'down';
+  /** degraded: serving (events are durable in the database), but part of the audit evidence is not being written. */
+  status: 'ok' | 'degraded' | 'down';
   /** The parts that are down, so a 503 names them. */
   down: PartName[];
+  /** What is degraded, in words (a failing checkpoint or trail-file write, audit writes spooled or failing). */
+  degraded: string[];
   parts: Record<PartName, PartHealth>;
+  /** The audit write path: writer lag and backlog, last checkpoint, trail file, spool (AuditStore.health()). */
+  audit?: AuditHealth;
   /** The running policy: version, when loaded, the last failed hot reload (the running policy was kept). */
   policy?: PolicyStatus;
 }
@@ -61,8 +67,27 @@ export class HealthService {
     const parts = { temporal: temporalPart, worker, audit };
     const down = (Object.keys(parts) as PartName[]).filter((name) => !parts[name].ok);
     if (down.length > 0) this.logger.warn(`unhealthy: ${down.map((n) => `${n} (${parts[n].detail})`).join('; ')}`);
+    const auditHealth = this.auditHealth();
+    const degraded = auditHealth ? degradedParts(auditHealth) : [];
+    if (down.length === 0 && degraded.length > 0) this.logger.warn(`degraded: ${degraded.join('; ')}`);
     const policy = this.policy?.status();
-    return { status: down.length === 0 ? 'ok' : 'down', down, parts, ...(policy ? { policy } : {}) };
+    return {
+      status: down.length > 0 ? 'down' : degraded.length > 0 ? 'degraded' : 'ok',
+      down,
+      degraded,
+      parts,
+      ...(auditHealth ? { audit: auditHealth } : {}),
+      ...(policy ? { policy } : {}),
+    };
+  }
+
+  private auditHealth(): AuditHealth | undefined {
+    try {
+      return this.options.audit.health();
+    } catch (error) {
+      this.logger.warn(`audit health not available: ${describe(error)}`);
+      return undefined;
+    }
   }
 
   private async checkTemporal(): Promise<string> {
@@ -100,6 +125,22 @@ export class HealthService {
       });
     }
   }
+}
+
+/** The audit store's current problems, in words; the events themselves are durable unless the writer fails. */
+function degradedParts(h: AuditHealth): string[] {
+  const out: string[] = [];
+  if (h.writer.lastError)
+    out.push(`audit writes failing since ${h.writer.lastError.at}: ${h.writer.lastError.message}`);
+  if (h.spool.state === 'spooling')
+    out.push(`audit events spooled locally (${h.spool.spooled}): ${h.spool.reason ?? 'the database is unavailable'}`);
+  if (h.checkpoints.lastError)
+    out.push(`audit checkpoint write failing since ${h.checkpoints.lastError.at}: ${h.checkpoints.lastError.message}`);
+  if (h.trailFile.lastError)
+    out.push(
+      `audit trail file${h.trailFile.path ? ` ${h.trailFile.path}` : ''} write failing since ${h.trailFile.lastError.at}: ${h.trailFile.lastError.message}`,
+    );
+  return out;
 }
 
 async function timed(fn: () => Promise<string>): Promise<PartHealth> {

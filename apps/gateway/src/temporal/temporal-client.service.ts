@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { GATEWAY_OPTIONS, type GatewayOptions } from '../gateway.options.js';
 
 /**
@@ -17,7 +18,12 @@ export class TemporalClientService implements OnApplicationShutdown {
     this.namespace = options.config.temporal.namespace;
     this.taskQueue = options.config.temporal.taskQueue;
     this.connection = Connection.lazy({ address: options.temporalAddress, connectTimeout: 3_000 });
-    this.client = new Client({ connection: this.connection, namespace: this.namespace });
+    this.client = new Client({
+      connection: this.connection,
+      namespace: this.namespace,
+      // With tracing configured, the active span (a governed call's) goes into the workflow's headers.
+      interceptors: { workflow: options.config.telemetry?.otlp ? [new OpenTelemetryWorkflowClientInterceptor()] : [] },
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
