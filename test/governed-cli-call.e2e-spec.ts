@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type AuditStore, openAuditStore } from '@atom-gov/audit';
+import { type AuditEvent, type AuditStore, openAuditStore } from '@atom-gov/audit';
 import { loadConfig } from '@atom-gov/config';
 import { startGateway, type RunningGateway } from '@atom-gov/gateway';
 import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
@@ -20,6 +20,9 @@ const require = createRequire(import.meta.url);
 const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const CLI = join(process.cwd(), 'apps/cli/bin/atom-gov.js');
 const KEY = 'agk_ci_bot_0123456789ab';
+/** Operator (records any listed approver's decision) and approver (decides as bob only) keys for approve/reject. */
+const OPS_KEY = 'agk_ops_console_0123456789';
+const BOB_KEY = 'agk_bob_approver_0123456789';
 const TENANT = `t-${randomUUID().slice(0, 8)}`;
 
 let dir: string;
@@ -48,6 +51,12 @@ policy:
     require_approval: { approvers: [alice@company.com], timeout: 2s, on_timeout: deny }
 ---
 policy:
+  name: message_needs_two
+  trigger: { mcp_server: everything, operation: get-annotated-message }
+  action:
+    require_approval: { approvers: [alice@company.com, bob@company.com], min_approvals: 2, timeout: 2m, on_timeout: deny }
+---
+policy:
   name: sum_deferred
   trigger: { mcp_server: everything, operation: get-sum }
   action:
@@ -69,6 +78,16 @@ policy:
         tenant: ${TENANT}
         user: ci-bot@company.com
         roles: [ci]
+      - name: ops-console
+        sha256: ${createHash('sha256').update(OPS_KEY).digest('hex')}
+        tenant: ${TENANT}
+        user: console@company.com
+        roles: [operator]
+      - name: bob
+        sha256: ${createHash('sha256').update(BOB_KEY).digest('hex')}
+        tenant: ${TENANT}
+        user: bob@company.com
+        roles: [approver]
   servers:
     - name: everything
       command: ${JSON.stringify(process.execPath)}
@@ -108,10 +127,10 @@ interface Run {
 }
 
 /** Spawns the built CLI; `onStderr` sees stderr as it arrives (progress lines). */
-function cli(args: string[], onStderr?: (text: string) => void): Promise<Run> {
+function cli(args: string[], onStderr?: (text: string) => void, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ATOM_GOV_API_KEY: KEY, ATOM_GOV_CONFIG: configPath, HOME: dir },
+      env: { ...process.env, ATOM_GOV_API_KEY: KEY, ATOM_GOV_CONFIG: configPath, HOME: dir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -250,4 +269,93 @@ describe("the seed's GitHub Actions form: atom-gov proxy --server S -- mcp-tool 
       /no tool named 'workers deploy' on everything \(tried workers\.deploy, workers_deploy, workers-deploy\); tools: .*echo/,
     );
   }, 60_000);
+});
+
+describe('atom-gov approve / reject refusals are audited', () => {
+  /** approve|reject through the built CLI with an API key, on the data dir the gateway and worker share. */
+  const decide = (verb: 'approve' | 'reject', key: string, operation: string, ...flags: string[]) =>
+    cli([verb, '--operation', operation, '--data-dir', dir, ...flags], undefined, { ATOM_GOV_API_KEY: key });
+
+  it('writes one audit event per refused approve/reject (channel, reason, operation; never the key)', async () => {
+    const since = new Date();
+    const args = { messageType: 'success' };
+    const call = cli([
+      'call',
+      '--server',
+      'everything',
+      '--tool',
+      'get-annotated-message',
+      '--args',
+      JSON.stringify(args),
+    ]);
+    const op = await pendingWith(args);
+    const id = op.operationId;
+
+    const expectations: Array<[Promise<Run>, number, RegExp]> = [
+      [
+        decide('approve', 'agk_not_a_key_0000000000', id, '--approver', 'alice@company.com'),
+        3,
+        /not in gateway\.api_keys/,
+      ],
+      [decide('approve', BOB_KEY, id, '--approver', 'alice@company.com'), 3, /may decide only as bob@company\.com/],
+      [decide('approve', OPS_KEY, id, '--approver', 'eve@company.com'), 4, /\[UnknownApprover\]/],
+      [decide('approve', OPS_KEY, id, '--approver', 'ci-bot@company.com'), 4, /\[SelfApproval\]/],
+    ];
+    for (const [run, code, message] of expectations) {
+      const r = await run;
+      expect(r.code).toBe(code);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await decide('approve', OPS_KEY, id, '--approver', 'alice@company.com')).code).toBe(0);
+    const dup = await decide('approve', OPS_KEY, id, '--approver', 'alice@company.com');
+    expect(dup.code).toBe(4);
+    expect(dup.stderr).toMatch(/\[DuplicateVote\]/);
+    expect((await decide('approve', BOB_KEY, id)).code).toBe(0);
+    expect((await call).code).toBe(0);
+    const closed = await decide('reject', OPS_KEY, id, '--approver', 'alice@company.com', '--reason', 'too late');
+    expect(closed.code).toBe(4);
+    expect(closed.stderr).toMatch(/\[OperationClosed\]/);
+    const missing = await decide('approve', OPS_KEY, 'op-00000000000000000000', '--approver', 'alice@company.com');
+    expect(missing.code).toBe(5);
+
+    const rows = (await audit.query({ server: 'approvals', since }))
+      .filter((e) => e.intent === 'cli approval refused')
+      .reverse();
+    // The store's PII redaction (on by default) adds its own note when a reason names an address.
+    const edgeNotes = (r: AuditEvent) => (r.notes ?? []).filter((n) => !n.startsWith('pii redacted'));
+    const reasonOf = (r: AuditEvent) => /\[(\w+)\]$/.exec(r.errorMessage ?? '')?.[1] ?? r.errorMessage;
+    const ops = ['channel: cli', 'via: cli:key:ops-console'];
+    // The first four ran concurrently: compare them as a set, the rest in order.
+    const seen = rows.map((r) => [r.tenant, r.user, r.operationId, edgeNotes(r), reasonOf(r)]);
+    expect(rows).toHaveLength(7);
+    expect(seen.slice(0, 4)).toEqual(
+      expect.arrayContaining([
+        [
+          'default',
+          'unknown',
+          id,
+          ['channel: cli'],
+          'approve refused: the API key is not in gateway.api_keys of the configuration',
+        ],
+        [
+          TENANT,
+          'bob@company.com',
+          id,
+          ['channel: cli', 'via: cli:key:bob'],
+          'approve refused: this API key may decide only as [REDACTED:email], not [REDACTED:email]',
+        ],
+        [TENANT, 'eve@company.com', id, ops, 'UnknownApprover'],
+        [TENANT, 'ci-bot@company.com', id, ops, 'SelfApproval'],
+      ]),
+    );
+    expect(seen.slice(4)).toEqual([
+      [TENANT, 'alice@company.com', id, ops, 'DuplicateVote'],
+      [TENANT, 'alice@company.com', id, ops, 'OperationClosed'],
+      [TENANT, 'alice@company.com', 'op-00000000000000000000', ops, 'NotFound'],
+    ]);
+    expect(rows.every((r) => r.decision === 'deny' && r.outcome === 'denied' && r.method === 'approvals/decide')).toBe(
+      true,
+    );
+    expect(JSON.stringify(rows)).not.toMatch(/agk_/);
+  }, 150_000);
 });
