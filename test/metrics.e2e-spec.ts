@@ -1,22 +1,21 @@
 // Metrics and traces through the real gateway: calls (allowed, rate-limited, PII-redacted) by the official SDK
 // client; GET /metrics is accepted by `promtool check metrics` (Debian's prometheus package) and carries the
 // series with tenant/server/tool/decision labels and never the user; `atom-gov metrics --format prometheus
-// --output FILE` writes the same text for node_exporter; one OpenTelemetry span per request reaches an in-memory
-// exporter registered through the global OpenTelemetry API (how a deployment configures an exporter).
+// --output FILE` writes the same text for node_exporter; one OpenTelemetry span per request reaches a real OTLP/HTTP
+// receiver configured under `telemetry.otlp` (JSON encoding). The helper's Temporal address answers nothing: pending
+// approvals are then absent from /metrics and the failed read is counted, while the scrape itself succeeds.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { metricsCommand } from '../apps/cli/src/commands/metrics.command.js';
 import { CALLERS, server, startGoverned, text, type GovernedGateway } from './support/governance-gateway.js';
+import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.js';
 
 const { alice } = CALLERS;
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+let receiver: OtlpReceiver;
 let gw: GovernedGateway;
 
 const POLICY = `policy:
@@ -49,10 +48,18 @@ function promtool(input: string): { status: number | null; out: string } {
 }
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(provider);
-  gw = await startGoverned(`  servers:\n${server('perplexity_mcp', 'everything')}  policy_files: [p.yaml]\n`, {
-    'p.yaml': POLICY,
-  });
+  receiver = await startOtlpReceiver();
+  const telemetry = `  telemetry:
+    service_name: atom-gov-e2e
+    otlp:
+      endpoint: ${receiver.endpoint}
+      protocol: http/json
+      headers: { x-collector-token: s3cret }
+`;
+  gw = await startGoverned(
+    `  servers:\n${server('perplexity_mcp', 'everything')}  policy_files: [p.yaml]\n${telemetry}`,
+    { 'p.yaml': POLICY },
+  );
   const c = await gw.connect(alice, 'perplexity_mcp');
   expect(text(await c.callTool({ name: 'echo', arguments: { message: 'to jane.doe@example.com' } }))).toContain(
     '[REDACTED:email]',
@@ -64,8 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  await provider.shutdown();
-  trace.disable();
+  await receiver?.close();
 });
 
 describe('GET /metrics', () => {
@@ -96,6 +102,43 @@ describe('GET /metrics', () => {
     expect(Number(lag?.[1])).toBeGreaterThanOrEqual(4);
     expect(body).not.toContain('alice');
     expect(body).not.toMatch(/\buser="/);
+  });
+
+  it('Temporal unreachable: pending approvals absent, the failed read counted, the scrape answers', async () => {
+    const body = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(body).toContain('# TYPE atom_gov_pending_approvals gauge');
+    expect(body).not.toMatch(/^atom_gov_pending_approvals\{/m);
+    expect(Number(/^atom_gov_scrape_source_errors_total\{source="temporal"\} (\d+)$/m.exec(body)?.[1])).toBeGreaterThan(
+      0,
+    );
+    expect(body).toContain('atom_gov_scrape_source_up{source="temporal"} 0');
+    // The shared quota store answers (no quota rule in this policy: no series).
+    expect(body).toContain('atom_gov_scrape_source_up{source="quota_store"} 1');
+    expect(body).not.toMatch(/^atom_gov_quota_usage_ratio\{/m);
+    // The audit store's health, read at scrape time.
+    expect(body).toContain('atom_gov_audit_healthy 1');
+    expect(body).toMatch(/^atom_gov_audit_oldest_pending_seconds \d/m);
+    expect(body).toContain('atom_gov_audit_trail_file_failures_total 0');
+    expect(promtool(body).status).toBe(0);
+  });
+});
+
+describe('GET /healthz', () => {
+  it('shows the audit write path (writer, checkpoints, trail file, spool) beside the parts that are down', async () => {
+    const res = await fetch(`${gw.url}/healthz`);
+    expect(res.status).toBe(503); // Temporal is unreachable in this file
+    const body = (await res.json()) as {
+      status: string;
+      down: string[];
+      degraded: string[];
+      audit: { ok: boolean; writer: { lagMs: number }; trailFile: { enabled: boolean } };
+    };
+    expect(body.status).toBe('down');
+    expect(body.down).toContain('temporal');
+    expect(body.degraded).toEqual([]);
+    expect(body.audit.ok).toBe(true);
+    expect(body.audit.writer.lagMs).toBeGreaterThanOrEqual(0);
+    expect(body.audit.trailFile.enabled).toBe(false);
   });
 });
 
@@ -139,10 +182,16 @@ describe('atom-gov metrics --format prometheus', () => {
   });
 });
 
-describe('OpenTelemetry', () => {
-  it('records one span per request with tenant/server/tool/decision attributes', () => {
-    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'tools/call perplexity_mcp');
+describe('OpenTelemetry (telemetry.otlp, a real OTLP/HTTP receiver)', () => {
+  it('receives one span per request with tenant/server/tool/decision attributes and no user', async () => {
+    const spans = await receiver.waitFor((s) => s.name === 'tools/call perplexity_mcp', 4);
     expect(spans).toHaveLength(4);
+    const exports = receiver.requests.filter((r) => r.path === '/v1/traces');
+    expect(exports[0]?.contentType).toMatch(/^application\/json/);
+    expect(exports[0]?.headers['x-collector-token']).toBe('s3cret');
+    expect(spans.every((s) => s.service === 'atom-gov-e2e')).toBe(true);
+    expect(spans.map((s) => s.attributes['atom_gov.decision']).sort()).toEqual(['allow', 'allow', 'allow', 'deny']);
+    expect(spans.map((s) => s.attributes['atom_gov.tool']).sort()).toEqual(['echo', 'echo', 'echo', 'get-sum']);
     const denied = spans.find((s) => s.attributes['atom_gov.decision'] === 'deny');
     expect(denied?.attributes).toMatchObject({
       'atom_gov.tenant': 'acme',
@@ -151,6 +200,9 @@ describe('OpenTelemetry', () => {
       'atom_gov.outcome': 'denied',
       'atom_gov.policy': 'research_rate_limit',
     });
-    for (const s of spans) expect(JSON.stringify(s.attributes)).not.toContain('alice');
+    for (const s of spans) {
+      expect(JSON.stringify(s.attributes)).not.toContain('alice');
+      expect(Object.keys(s.attributes).filter((k) => /user/i.test(k))).toEqual([]);
+    }
   });
 });
