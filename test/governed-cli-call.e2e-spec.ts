@@ -223,6 +223,40 @@ describe('atom-gov call', () => {
     expect(bad.stderr).toMatch(/--args is not valid JSON/);
   }, 60_000);
 
+  it('exits 12 with one clear message saying how to start a gateway when none is running', async () => {
+    const idle = await freePort(); // nothing listens here
+    const lonely = join(dir, 'no-gateway.yaml');
+    writeFileSync(lonely, `atom_gov:\n  version: 1.0.0\n  gateway: { host: 127.0.0.1, port: ${idle} }\n`);
+    const fromConfig = await cli(['call', '--server', 'everything', '--tool', 'echo', '--config', lonely], undefined, {
+      ATOM_GOV_CONFIG: lonely,
+    });
+    expect(fromConfig.code).toBe(12);
+    expect(fromConfig.stdout).toBe('');
+    expect(fromConfig.stderr).toBe(
+      [
+        `atom-gov: no ATOM-GOV gateway answers at http://127.0.0.1:${idle} (the address from gateway.host/port of ${lonely}).`,
+        `  Start one and leave it running: \`atom-gov start --config ${lonely}\` (in a CI job: \`atom-gov start --config ${lonely} &\` before this step),`,
+        '  or point --url / ATOM_GOV_URL at a running gateway,',
+        `  or use \`atom-gov proxy --server everything --config ${lonely} -- mcp-tool echo\`, which starts one in the background.`,
+        '',
+      ].join('\n'),
+    );
+    const fromEnv = await cli(['call', '--server', 'everything', '--tool', 'echo'], undefined, {
+      ATOM_GOV_URL: `http://127.0.0.1:${idle}`,
+    });
+    expect(fromEnv.code).toBe(12);
+    expect(fromEnv.stderr).toContain(
+      `no ATOM-GOV gateway answers at http://127.0.0.1:${idle} (the address from ATOM_GOV_URL)`,
+    );
+    // Nothing was started behind the user's back.
+    expect(
+      await fetch(`http://127.0.0.1:${idle}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down');
+  }, 60_000);
+
   it('approval_mode defer: repeats the call until approved, then prints the result', async () => {
     const run = cli([
       'call',

@@ -58,16 +58,54 @@ export function parseArgsFlag(value: string | undefined): Record<string, unknown
   return parsed as Record<string, unknown>;
 }
 
-async function gatewayUrl(flags: { url?: string; config?: string }): Promise<string> {
-  const url = flags.url ?? readEnv('ATOM_GOV_URL');
-  if (url !== undefined) return url;
-  return gatewayBaseUrl(await loadRuntimeConfig({ config: flags.config }));
+/** The gateway to call and where that address came from (said in the error when nothing answers there). */
+interface GatewayTarget {
+  url: string;
+  from: string;
+  /** The config file, when the address came from it (for the `atom-gov start --config` hint). */
+  configPath?: string;
 }
 
-async function connect(url: string, server: string, apiKey: string | undefined): Promise<GatewayClient> {
+async function gatewayUrl(flags: { url?: string; config?: string }): Promise<GatewayTarget> {
+  if (flags.url !== undefined) return { url: flags.url, from: '--url' };
+  const env = readEnv('ATOM_GOV_URL');
+  if (env !== undefined) return { url: env, from: 'ATOM_GOV_URL' };
+  const config = await loadRuntimeConfig({ config: flags.config });
+  return {
+    url: gatewayBaseUrl(config),
+    from: `gateway.host/port of ${config.configPath}`,
+    configPath: config.configPath,
+  };
+}
+
+/**
+ * `call` does not start a gateway (unlike `proxy`): in CI it is meant to reach the shared gateway that approvers
+ * and the audit trail are attached to, and a private gateway started on the runner would govern with another audit
+ * database and die with the job. When nothing answers, say so once, with the ways out.
+ */
+export function noGatewayError(target: GatewayTarget, server: string, tool: string): CliError {
+  const config = target.configPath !== undefined ? ` --config ${target.configPath}` : '';
+  return new CliError(
+    [
+      `no ATOM-GOV gateway answers at ${target.url} (the address from ${target.from}).`,
+      `Start one and leave it running: \`atom-gov start${config}\` (in a CI job: \`atom-gov start${config} &\` before this step),`,
+      'or point --url / ATOM_GOV_URL at a running gateway,',
+      `or use \`atom-gov proxy --server ${server}${config} -- mcp-tool ${tool}\`, which starts one in the background.`,
+    ].join('\n  '),
+    CALL_EXIT.failed,
+  );
+}
+
+async function connect(
+  url: string,
+  server: string,
+  apiKey: string | undefined,
+  unreachable?: () => CliError,
+): Promise<GatewayClient> {
   try {
     return await GatewayClient.connect({ url, server, ...(apiKey !== undefined ? { apiKey } : {}) });
   } catch (error) {
+    if (unreachable && error instanceof GatewayCallError && error.kind === 'unreachable') throw unreachable();
     throw asCliError(error);
   }
 }
@@ -167,18 +205,26 @@ export async function callFromCli(flags: CallFlags): Promise<number> {
   const args = parseArgsFlag(flags.args);
   const timeoutMs = durationFlag(flags.timeout, '--timeout');
   const pollMs = durationFlag(flags.poll, '--poll');
-  const url = await gatewayUrl(flags);
+  const target = await gatewayUrl(flags);
   const apiKey = flags.apiKey ?? readEnv('ATOM_GOV_API_KEY');
-  return runCall({
-    url,
-    server: flags.server,
-    tool: flags.tool,
-    args,
-    ...(apiKey !== undefined ? { apiKey } : {}),
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-    ...(pollMs !== undefined ? { pollMs } : {}),
-    ...(flags.json ? { json: true } : {}),
-  });
+  const client = await connect(target.url, flags.server, apiKey, () =>
+    noGatewayError(target, flags.server, flags.tool),
+  );
+  try {
+    return await runCall({
+      url: target.url,
+      client,
+      server: flags.server,
+      tool: flags.tool,
+      args,
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      ...(pollMs !== undefined ? { pollMs } : {}),
+      ...(flags.json ? { json: true } : {}),
+    });
+  } finally {
+    await client.close();
+  }
 }
 
 // ---- the seed's `-- mcp-tool workers deploy --env production` form ----------------------------------------
