@@ -142,6 +142,7 @@ class TypeOrmAuditStore implements AuditStore {
   private readonly writer: ChainWriter;
   private readonly checkpointer: Checkpointer | undefined;
   private readonly trail: TrailFile | undefined;
+  private readonly source: { sqlitePath?: string; timeoutMs?: number };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -151,6 +152,7 @@ class TypeOrmAuditStore implements AuditStore {
   ) {
     this.cipher = opts.cipher;
     this.redactor = opts.redactor;
+    this.source = driver === 'better-sqlite3' ? { sqlitePath: opts.sqlitePath, timeoutMs: opts.timeoutMs ?? 5000 } : {};
     this.sql = new ChainSql(dataSource, driver);
     this.writer = new ChainWriter(
       this.sql,
@@ -201,10 +203,12 @@ class TypeOrmAuditStore implements AuditStore {
   }
 
   verify(opts?: VerifyOptions): Promise<VerifyReport> {
-    return verifyChain(this.sql, this.writer, {
-      ...(this.checkpointer ? { publicKey: this.checkpointer.signer.publicKey } : {}),
-      ...opts,
-    });
+    return verifyChain(
+      this.sql,
+      this.writer,
+      { ...(this.checkpointer ? { publicKey: this.checkpointer.signer.publicKey } : {}), ...opts },
+      this.source,
+    );
   }
 
   async checkpoint(tenants?: readonly string[]): Promise<Checkpoint[]> {

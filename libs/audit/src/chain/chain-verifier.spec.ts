@@ -13,6 +13,7 @@ import {
   createDataSource,
   loadPublicKey,
   openAuditStore,
+  type VerifyOptions,
   type VerifyReport,
 } from '../index.js';
 import { openAuditPrivacy } from '../privacy/audit-privacy.js';
@@ -92,6 +93,27 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
     await sql("UPDATE audit_events SET seq = -seq WHERE tenant = 'acme' AND seq >= ?", [from]);
     await sql("UPDATE audit_events SET seq = -seq + ? WHERE tenant = 'acme' AND seq < 0", [by]);
   };
+  /**
+   * Every verification runs twice: through the range check with ranges of 3 seqs (borders after seq 3, 6 and 9,
+   * so each tampering below sits at or next to one) and through the sequential walk; both must report the same.
+   */
+  const verify = async (opts: VerifyOptions = {}): Promise<VerifyReport> => {
+    const ranged = await store.verify({ ...opts, rangeSize: 3 });
+    const walked = await store.verify({ ...opts, sequential: true });
+    const same = (r: VerifyReport) => ({
+      ...r,
+      eventsPerSecond: 0,
+      tenants: r.tenants.map((t) => ({ ...t, checkedBy: '' })),
+    });
+    expect(same(ranged)).toEqual(same(walked));
+    expect(walked.tenants.every((t) => t.checkedBy === 'walk')).toBe(true);
+    // Only a chain intact from its start to its last event passes the range check; anything else is walked.
+    for (const t of ranged.tenants) {
+      const walkProblems = t.problems.filter((p) => p.kind !== 'bad signature');
+      if (walkProblems.length === 0 && t.events > 0) expect(t.checkedBy).toBe('ranges');
+    }
+    return ranged;
+  };
   const acme = (report: VerifyReport) => report.tenants.find((t) => t.tenant === 'acme')!;
   const kinds = (report: VerifyReport): ChainProblemKind[] => [...new Set(acme(report).problems.map((p) => p.kind))];
 
@@ -117,7 +139,7 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
   });
 
   it('verifies an untouched chain and keeps the signing key private', async () => {
-    const report = await store.verify();
+    const report = await verify();
     expect(report.ok).toBe(true);
     expect(report.tenants.map((t) => [t.tenant, t.events, t.startSeq, t.lastSeq, t.lastSignedSeq])).toEqual([
       ['acme', 10, 1, 10, 10],
@@ -138,15 +160,50 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
       notes: ['pii redacted: email', tricky],
       intent: 'ünïcödé',
     });
-    const report = await store.verify();
+    const report = await verify();
     expect(acme(report)).toMatchObject({ events: 11, problems: [] });
     const [stored] = await store.query({ tenant: 'acme', limit: 1 });
     expect(stored?.argsSummary).toBe(tricky.replace('\u0000', '\uFFFD').replace('\ud800', '\uFFFD'));
   });
 
+  // Ranges of 3: borders between seq 3|4, 6|7 and 9|10. Each tamper sits on a border.
+  it.each([
+    [
+      'the last event of a range changed',
+      "UPDATE audit_events SET outcome = 'error' WHERE tenant = 'acme' AND seq = 3",
+      { kind: 'modified', seq: 3 },
+    ],
+    [
+      'the first event of a range deleted',
+      "DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 4",
+      { kind: 'deleted', seq: 4, toSeq: 4 },
+    ],
+    ['the events on both sides of a border swapped', 'swap 6 7', { kind: 'reordered', seq: 6, toSeq: 7 }],
+    ['the numbering skipping right after a border', 'renumber 7 3', { kind: 'gap', seq: 7, toSeq: 9 }],
+    ['the last range emptied from its end (tail)', 'truncate 9', { kind: 'truncated tail', seq: 10, toSeq: 10 }],
+  ] as const)('finds %s at a range border, reported as the walk reports it', async (_what, tamper, expected) => {
+    if (tamper.startsWith('swap')) {
+      await sql("UPDATE audit_events SET seq = -1 WHERE tenant = 'acme' AND seq = 6");
+      await sql("UPDATE audit_events SET seq = 6 WHERE tenant = 'acme' AND seq = 7");
+      await sql("UPDATE audit_events SET seq = 7 WHERE tenant = 'acme' AND seq = -1");
+    } else if (tamper.startsWith('renumber')) {
+      await renumber(7, 3);
+    } else if (tamper.startsWith('truncate')) {
+      const last = await rowAt(9);
+      await sql("DELETE FROM audit_events WHERE tenant = 'acme' AND seq > 9");
+      await sql("UPDATE audit_chain_heads SET seq = 9, hash = ? WHERE tenant = 'acme'", [last.hash]);
+    } else {
+      await sql(tamper);
+    }
+    const report = await verify();
+    expect(acme(report).problems[0]).toMatchObject(expected);
+    expect(acme(report).checkedBy).toBe(expected.kind === 'truncated tail' ? 'ranges' : 'walk');
+    expect(report.tenants.find((t) => t.tenant === 'globex')).toMatchObject({ problems: [], checkedBy: 'ranges' });
+  });
+
   it('reports a changed field as modified', async () => {
     await sql("UPDATE audit_events SET outcome = 'error' WHERE tenant = 'acme' AND seq = 5");
-    const report = await store.verify();
+    const report = await verify();
     expect(report.ok).toBe(false);
     expect(kinds(report)).toEqual(['modified']);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'modified', seq: 5 });
@@ -163,14 +220,14 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
       prev = hash;
     }
     await sql("UPDATE audit_chain_heads SET hash = ? WHERE tenant = 'acme'", [prev]);
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['modified']);
     expect(acme(report).problems[0]?.message).toMatch(/differs from the checkpoint/);
   });
 
   it('reports a removed event as deleted', async () => {
     await sql("DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 5");
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['deleted']);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'deleted', seq: 5, toSeq: 5 });
   });
@@ -187,7 +244,7 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
       [...values.map((v) => (v instanceof Date && !backend.pg ? sqliteTime(v) : v)), 5, hash],
     );
     await sql("UPDATE audit_chain_heads SET seq = 11 WHERE tenant = 'acme'");
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['inserted']);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'inserted', seq: 5 });
   });
@@ -196,7 +253,7 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
     await sql("UPDATE audit_events SET seq = -1 WHERE tenant = 'acme' AND seq = 5");
     await sql("UPDATE audit_events SET seq = 5 WHERE tenant = 'acme' AND seq = 6");
     await sql("UPDATE audit_events SET seq = 6 WHERE tenant = 'acme' AND seq = -1");
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['reordered']);
     expect(acme(report).problems).toHaveLength(1);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'reordered', seq: 5, toSeq: 6 });
@@ -206,26 +263,26 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
     const last = await rowAt(8);
     await sql("DELETE FROM audit_events WHERE tenant = 'acme' AND seq > 8");
     await sql("UPDATE audit_chain_heads SET seq = 8, hash = ? WHERE tenant = 'acme'", [last.hash]);
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['truncated tail']);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'truncated tail', seq: 9, toSeq: 10 });
   });
 
   it('reports numbering that skips with intact links as a gap', async () => {
     await renumber(6, 5);
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['gap']);
     expect(acme(report).problems[0]).toMatchObject({ kind: 'gap', seq: 6, toSeq: 10 });
   });
 
   it('reports an altered checkpoint, or one checked against another key, as a bad signature', async () => {
     await sql("UPDATE audit_checkpoints SET seq = 9 WHERE tenant = 'acme'");
-    const report = await store.verify();
+    const report = await verify();
     expect(kinds(report)).toEqual(['bad signature']);
 
     const other = join(dir, 'other.pem');
     writeFileSync(other, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString());
-    const foreign = await store.verify({ publicKey: loadPublicKey(other), tenant: 'globex' });
+    const foreign = await verify({ publicKey: loadPublicKey(other), tenant: 'globex' });
     expect(foreign.tenants.map((t) => [t.tenant, t.problems.map((p) => p.kind)])).toEqual([
       ['globex', ['bad signature']],
     ]);
@@ -237,12 +294,12 @@ describe.each(backends)('audit chain verification on %s', (_name, makeBackend) =
       ['acme', 3, 4],
       ['globex', 3, 4],
     ]);
-    const report = await store.verify();
+    const report = await verify();
     expect(report.ok).toBe(true);
     expect(acme(report)).toMatchObject({ events: 7, startSeq: 4, lastSeq: 10 });
     // The purged prefix cannot be extended silently: deleting one more old event is still caught.
     await sql("DELETE FROM audit_events WHERE tenant = 'acme' AND seq = 4");
-    expect(kinds(await store.verify())).toEqual(['deleted']);
+    expect(kinds(await verify())).toEqual(['deleted']);
   });
 });
 
