@@ -1,14 +1,19 @@
-// Metrics and traces of a governed call: the real gateway (GOVERNED_RUNNER on Temporal), the real worker on the
-// suite's Temporal dev server, server-everything, the official SDK client. While the call waits for approval
-// the gateway's /metrics shows it pending; once approved the gauge drops back, the call is counted as governed,
-// and its OpenTelemetry span carries the Temporal workflow id (= the operation id).
+// Metrics and traces of governed calls: two real gateways (GOVERNED_RUNNER on Temporal) on one config, the real
+// worker on the suite's Temporal dev server, server-everything, the official SDK client, a real OTLP/HTTP receiver.
+// - Pending approvals are a Temporal visibility count: while a call started through gateway A waits, gateway B's
+//   /metrics shows it too; once approved it is gone from both.
+// - Quota usage comes from the shared quota store at scrape time.
+// - The governed call's span carries the Temporal workflow id, and the workflow's start event carries the span's
+//   W3C trace context (the workflow's own spans share the trace).
+// - /healthz is ok, then degraded (200) naming the trail file once its writes fail; /metrics counts the failure.
+// Scrape-time reads are cached for 5 s and visibility is eventually consistent: the checks on /metrics poll.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type AuditStore, openAuditStore } from '@atom-gov/audit';
+import { auditChainOptions, type AuditStore, openAuditStore } from '@atom-gov/audit';
 import { loadConfig } from '@atom-gov/config';
 import { startGateway, type RunningGateway } from '@atom-gov/gateway';
 import { argsHash, GovernanceClient } from '@atom-gov/governance-client';
@@ -16,37 +21,49 @@ import { WORKFLOW_ID_ATTRIBUTE } from '@atom-gov/metrics';
 import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { startWorker, type RunningWorker } from '@atom-gov/worker';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.js';
 
 const require = createRequire(import.meta.url);
 const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const KEY = 'agk_erin_0123456789ab';
 const TENANT = `t-${randomUUID().slice(0, 8)}`;
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 
 let dir: string;
+let trailPath: string;
+let receiver: OtlpReceiver;
 let audit: AuditStore;
 let worker: RunningWorker;
-let gateway: RunningGateway;
+let gatewayA: RunningGateway;
+let gatewayB: RunningGateway;
 let gc: GovernanceClient;
+let temporal: TemporalClient;
 let client: Client;
 
-const metrics = async () => (await fetch(`${gateway.url}/metrics`)).text();
-const pendingGauge = (body: string) =>
-  Number(
-    new RegExp(`^atom_gov_pending_approvals\\{tenant="${TENANT}",server="everything"\\} (\\d+)$`, 'm').exec(
-      body,
-    )?.[1] ?? 0,
-  );
+const metrics = async (gw: RunningGateway) => (await fetch(`${gw.url}/metrics`)).text();
+const series = (body: string, name: string, labels: string): number | undefined => {
+  const m = new RegExp(`^${name}\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\} (\\S+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : undefined;
+};
+const PENDING = `tenant="${TENANT}",server="everything"`;
+
+/** Polls until `check` holds (scrape-time reads are cached for 5 s; Temporal visibility is eventually consistent). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(provider);
   const env = temporalTestEnv();
+  receiver = await startOtlpReceiver();
   dir = mkdtempSync(join(tmpdir(), 'atom-gov-governed-metrics-'));
+  trailPath = join(dir, 'trail.jsonl');
   writeFileSync(
-    join(dir, 'approval.yaml'),
+    join(dir, 'policies.yaml'),
     `policy:
   name: echo_needs_approval
   trigger:
@@ -57,6 +74,14 @@ beforeAll(async () => {
       approvers: [alice@company.com]
       timeout: 60s
       on_timeout: deny
+---
+policy:
+  name: sum_quota
+  trigger:
+    mcp_server: everything
+    operation: get-sum
+  action:
+    quota: { limit: 10/day, per: tenant }
 `,
   );
   writeFileSync(
@@ -73,25 +98,38 @@ beforeAll(async () => {
         tenant: ${TENANT}
         user: erin@company.com
         roles: [dev]
+  audit:
+    trail_file: ${trailPath}
+  telemetry:
+    service_name: atom-gov-governed-e2e
+    otlp:
+      endpoint: ${receiver.endpoint}
+      protocol: http/json
   servers:
     - name: everything
       command: ${JSON.stringify(process.execPath)}
       args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [approval.yaml]
+  policy_files: [policies.yaml]
 `,
   );
   const config = await loadConfig({ configPath: join(dir, 'mcp-governance.yaml'), dataDir: dir, env: { HOME: dir } });
   worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
-  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  gateway = await startGateway({ config, audit, temporalAddress: env.address, port: 0, logger: ['error'] });
+  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite'), ...auditChainOptions(config.audit) });
+  const start = () => startGateway({ config, audit, temporalAddress: env.address, port: 0, logger: ['error'] });
+  gatewayA = await start();
+  gatewayB = await start();
   gc = await GovernanceClient.connect({
     address: env.address,
     namespace: env.namespace,
     taskQueue: config.temporal.taskQueue,
   });
+  temporal = new TemporalClient({
+    connection: await Connection.connect({ address: env.address }),
+    namespace: env.namespace,
+  });
   client = new Client({ name: 'governed-metrics-e2e', version: '1' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/everything`), {
+    new StreamableHTTPClientTransport(new URL(`${gatewayA.url}/mcp/everything`), {
       requestInit: { headers: { authorization: `Bearer ${KEY}` } },
     }),
   );
@@ -99,35 +137,46 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.close().catch(() => {});
-  await gateway?.close();
+  await gatewayA?.close();
+  await gatewayB?.close();
   await worker?.shutdown();
   await gc?.close();
+  await temporal?.connection.close();
   await audit?.close();
-  await provider.shutdown();
-  trace.disable();
+  await receiver?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('governed call metrics and trace', () => {
-  it('is pending in /metrics while it waits, counted as governed after, and traced with its workflow id', async () => {
+  it('is pending in every gateway while it waits (Temporal visibility), traced with its workflow id', async () => {
     const call = client.callTool({ name: 'echo', arguments: { message: 'ship-it' } });
     const hash = argsHash({ message: 'ship-it' });
     let operationId: string | undefined;
-    const deadline = Date.now() + 30_000;
-    while (operationId === undefined) {
-      if (Date.now() > deadline) throw new Error('the governed operation was never listed as pending');
-      const op = (await gc.listPending({ tenant: TENANT })).find((o) => o.state.argsHash === hash);
-      operationId = op?.operationId;
-      if (!operationId) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(pendingGauge(await metrics())).toBe(1);
+    await until('the governed operation listed as pending', async () => {
+      operationId = (await gc.listPending({ tenant: TENANT })).find((o) => o.state.argsHash === hash)?.operationId;
+      return operationId !== undefined;
+    });
+    // Gateway B never saw the call: its number comes from Temporal, the same as A's.
+    await until(
+      'pending 1 on gateway A',
+      async () => series(await metrics(gatewayA), 'atom_gov_pending_approvals', PENDING) === 1,
+    );
+    await until(
+      'pending 1 on gateway B',
+      async () => series(await metrics(gatewayB), 'atom_gov_pending_approvals', PENDING) === 1,
+    );
+    expect(await metrics(gatewayB)).toContain('atom_gov_scrape_source_up{source="temporal"} 1');
 
-    await gc.decide(operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+    await gc.decide(operationId!, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
     const result = await call;
     expect(result.isError).not.toBe(true);
 
-    const body = await metrics();
-    expect(pendingGauge(body)).toBe(0);
+    for (const gw of [gatewayA, gatewayB])
+      await until(
+        'no pending series',
+        async () => series(await metrics(gw), 'atom_gov_pending_approvals', PENDING) === undefined,
+      );
+    const body = await metrics(gatewayA);
     expect(body).toContain(
       `atom_gov_policy_decisions_total{tenant="${TENANT}",server="everything",tool="echo",decision="governed"} 1`,
     );
@@ -138,14 +187,71 @@ describe('governed call metrics and trace', () => {
       ),
     );
 
-    const span = exporter
-      .getFinishedSpans()
-      .find((s) => s.name === 'tools/call everything' && s.attributes['atom_gov.decision'] === 'governed');
+    // One span for the call, at the OTLP receiver, with the workflow id and no user.
+    const [span, ...more] = await receiver.waitFor(
+      (s) => s.name === 'tools/call everything' && s.attributes['atom_gov.tool'] === 'echo',
+    );
+    expect(more).toEqual([]);
+    expect(span?.service).toBe('atom-gov-governed-e2e');
     expect(span?.attributes).toMatchObject({
       'atom_gov.tenant': TENANT,
+      'atom_gov.server': 'everything',
       'atom_gov.tool': 'echo',
+      'atom_gov.decision': 'governed',
       'atom_gov.policy': 'echo_needs_approval',
+      'atom_gov.operation_id': operationId,
       [WORKFLOW_ID_ATTRIBUTE]: operationId,
     });
+    expect(JSON.stringify(span?.attributes)).not.toContain('erin');
+
+    // The workflow was started inside that span: its start event carries the span's trace context.
+    const history = await temporal.workflow.getHandle(operationId!).fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    const tracer = started?.header?.fields?.['_tracer-data'];
+    expect(tracer).toBeDefined();
+    const carrier = defaultPayloadConverter.fromPayload<{ traceparent?: string }>(tracer!);
+    const [, traceId, parentId] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(carrier.traceparent ?? '') ?? [];
+    expect(traceId).toBe(span?.traceId);
+    // The parent is the call's span itself, or the Temporal client's start span under it.
+    const parent = receiver.spans.find((s) => s.spanId === parentId);
+    expect(parentId === span?.spanId || parent?.parentSpanId === span?.spanId).toBe(true);
   }, 90_000);
+
+  it('reports quota usage from the shared quota store on every gateway', async () => {
+    const r = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
+    expect(r.isError).not.toBe(true);
+    const ratio = `tenant="${TENANT}",resource="api_calls"`;
+    for (const gw of [gatewayA, gatewayB])
+      await until(
+        'quota usage 1 of 10',
+        async () => series(await metrics(gw), 'atom_gov_quota_usage_ratio', ratio) === 0.1,
+      );
+    expect(await metrics(gatewayB)).toContain('atom_gov_scrape_source_up{source="quota_store"} 1');
+  }, 60_000);
+
+  it('/healthz is degraded (200) naming the trail file once its writes fail, and /metrics counts it', async () => {
+    const ok = await fetch(`${gatewayA.url}/healthz`);
+    const healthy = (await ok.json()) as {
+      status: string;
+      audit: { trailFile: { enabled: boolean; failures: number } };
+    };
+    expect(ok.status).toBe(200);
+    expect(healthy.status).toBe('ok');
+    expect(healthy.audit.trailFile).toMatchObject({ enabled: true, failures: 0 });
+
+    // A directory where the trail file was: the next mirrored batch fails (EISDIR), the events stay in the database.
+    rmSync(trailPath);
+    mkdirSync(trailPath);
+    const r = await client.callTool({ name: 'get-tiny-image', arguments: {} });
+    expect(r.isError).not.toBe(true);
+    const res = await fetch(`${gatewayA.url}/healthz`);
+    const report = (await res.json()) as { status: string; degraded: string[]; audit: { ok: boolean } };
+    expect(res.status).toBe(200);
+    expect(report.status).toBe('degraded');
+    expect(report.degraded).toEqual([expect.stringContaining(`audit trail file ${trailPath} write failing since`)]);
+    expect(report.audit.ok).toBe(false);
+    const body = await metrics(gatewayA);
+    expect(body).toContain('atom_gov_audit_healthy 0');
+    expect(body).toMatch(/^atom_gov_audit_trail_file_failures_total [1-9]/m);
+  }, 60_000);
 });
