@@ -1,5 +1,5 @@
 import { MemoryCounterStore, RedisCounterStore, type CounterStore } from './counter.store.js';
-import { compileSpec, counterKey, type CounterSpec } from './rate-limit.compile.js';
+import { compileSpec, counterKey, type CompiledSpec, type CounterSpec } from './rate-limit.compile.js';
 import { RateLimitStoreError } from './rate-limit.errors.js';
 import { formatLimit, formatPer, rateLimitExceededMessage } from './rate-limit.message.js';
 import type { RateLimitContext, RateLimitResult, RateLimitServiceOptions, RateLimitSpec } from './rate-limit.types.js';
@@ -10,6 +10,21 @@ const DEFAULT_PREFIX = 'atom-gov:rl';
 // Fixed windows start at a Monday 00:00 UTC (1970-01-05), so minute/hour/day windows start on the clock's
 // boundaries and weekly windows on Mondays.
 const FIXED_ORIGIN_MS = 4 * 24 * 60 * 60 * 1000;
+
+/** Marks an absent tool in the key tree (no string equals it). */
+const NO_TOOL = Symbol('no tool');
+const LEAF = Symbol('key');
+type KeyNode = Map<string | symbol, KeyNode | string>;
+/** Callers remembered in the key tree before it starts over (it only saves string building). */
+const KEY_CACHE_LIMIT = 100_000;
+
+/** The last sliding-window bucket key built for a counter: reused while the bucket lasts. */
+interface BucketKeys {
+  width: number;
+  base: string;
+  index: number;
+  current: string;
+}
 
 interface CounterOutcome {
   counter: CounterSpec;
@@ -31,6 +46,14 @@ export class RateLimitService {
   private readonly onStoreError: (error: Error) => void;
   /** Memory backend: counts of the closed buckets of each sliding counter, for the current bucket index. */
   private readonly closedBuckets = new Map<string, { index: number; counts: number[] }>();
+  /**
+   * Counter keys by spec and caller, as a tree over the key's dimensions: the same key string comes back for the
+   * same caller, so it is not rebuilt (escaped, concatenated, hashed again by every Map lookup) on each call.
+   */
+  private keyTree = new WeakMap<CompiledSpec, KeyNode>();
+  private keyCount = 0;
+  /** Bucket keys per counter key and counter ('m' main, 'b' burst). */
+  private readonly bucketKeys = new Map<string, { m?: BucketKeys; b?: BucketKeys }>();
 
   private constructor(
     private readonly store: CounterStore,
@@ -76,7 +99,7 @@ export class RateLimitService {
   /** Counts this call against the spec for the caller and decides. Throws RateLimitSpecError for a bad spec. */
   async check(spec: RateLimitSpec, ctx: RateLimitContext): Promise<RateLimitResult> {
     const compiled = compileSpec(spec);
-    const key = counterKey(this.prefix, compiled, ctx);
+    const key = this.counterKeyOf(compiled, ctx);
     const now = this.clock();
     const counters = compiled.burst ? [compiled.main, compiled.burst] : [compiled.main];
     const settled = await Promise.allSettled(counters.map((c) => this.evaluate(c, key, now)));
@@ -153,9 +176,8 @@ export class RateLimitService {
     const k = this.buckets;
     const width = Math.ceil(counter.periodMs / k);
     const index = Math.floor(now / width);
-    const base = `${key}:${counter.kind}s${width}`;
+    const { base, current: currentKey } = this.bucketKeysOf(key, counter, width, index);
     const ttlMs = (k + 2) * width;
-    const currentKey = `${base}:${index}`;
     // In memory the closed buckets are usually known already: then only the increment waits.
     const known = this.knownBuckets(base, index);
     const [current, previous] = known
@@ -197,6 +219,54 @@ export class RateLimitService {
       if (this.closedBuckets.size > 100_000) this.closedBuckets.clear();
     }
     return counts;
+  }
+
+  /** The counter key of `ctx` under `compiled` (see keyTree); equal to counterKey(prefix, compiled, ctx). */
+  private counterKeyOf(compiled: CompiledSpec, ctx: RateLimitContext): string {
+    let node = this.keyTree.get(compiled);
+    if (!node) {
+      node = new Map();
+      this.keyTree.set(compiled, node);
+    }
+    for (const dim of compiled.per) {
+      const part = ctx[dim] ?? NO_TOOL;
+      let next = node.get(part) as KeyNode | undefined;
+      if (!next) {
+        next = new Map();
+        node.set(part, next);
+      }
+      node = next;
+    }
+    let key = node.get(LEAF) as string | undefined;
+    if (key === undefined) {
+      key = counterKey(this.prefix, compiled, ctx);
+      if (++this.keyCount > KEY_CACHE_LIMIT) {
+        this.keyTree = new WeakMap();
+        this.bucketKeys.clear();
+        this.keyCount = 0;
+      } else node.set(LEAF, key);
+    }
+    return key;
+  }
+
+  /** `<key>:<kind>s<width>` and `<base>:<index>`, rebuilt only when the bucket (or the width) changes. */
+  private bucketKeysOf(key: string, counter: CounterSpec, width: number, index: number): BucketKeys {
+    let slots = this.bucketKeys.get(key);
+    if (!slots) {
+      if (this.bucketKeys.size >= KEY_CACHE_LIMIT) this.bucketKeys.clear();
+      slots = {};
+      this.bucketKeys.set(key, slots);
+    }
+    let keys = slots[counter.kind];
+    if (!keys || keys.width !== width) {
+      const base = `${key}:${counter.kind}s${width}`;
+      keys = { width, base, index, current: `${base}:${index}` };
+      slots[counter.kind] = keys;
+    } else if (keys.index !== index) {
+      keys.index = index;
+      keys.current = `${keys.base}:${index}`;
+    }
+    return keys;
   }
 
   /** The cached closed-bucket counts for `index` (memory backend only; see previousBuckets). */

@@ -61,9 +61,14 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   private limits!: RateLimitService;
   /** One scanner per distinct option set (creating one compiles its patterns). */
   private readonly scanners = new Map<string, PiiScanner>();
+  /** The same, by the (frozen, cached) obligation object of a decision: no key string per call. */
+  private readonly scannerByOptions = new WeakMap<object, PiiScanner>();
   private auditScanner: PiiScanner | undefined;
   /** Audit redaction for the kinds a call's own redacting scanner did not cover, by that scanner's kinds. */
   private readonly auditRemainder = new Map<string, PiiScanner | null>();
+  /** The full-audit redactor that goes with a call's redacting scanner (null: it covers every kind). */
+  private readonly auditRedactors = new WeakMap<PiiScanner, ((v: unknown) => unknown) | null>();
+  private fullAuditRedactor: ((v: unknown) => unknown) | undefined;
   private readonly calls = new WeakMap<InterceptContext, CallState>();
   /** Tool pinning (rug-pull defence): listings drop changed/new definitions, their calls are refused. */
   private readonly pins: PinningService;
@@ -375,12 +380,16 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   }
 
   private scanner(opts: { kinds: string[]; action: string }): PiiScanner {
+    const known = this.scannerByOptions.get(opts);
+    if (known) return known;
     const key = `${opts.action}|${opts.kinds.join(',')}`;
     let s = this.scanners.get(key);
     if (!s) {
       s = createPiiScanner({ kinds: opts.kinds, action: opts.action as 'redact' | 'alert' | 'block' });
       this.scanners.set(key, s);
     }
+    // Decisions are cached and frozen by the engine, so the same options object comes back call after call.
+    if (Object.isFrozen(opts)) this.scannerByOptions.set(opts, s);
     return s;
   }
 
@@ -392,21 +401,24 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   ): ((v: unknown) => unknown) | undefined {
     if (level !== 'full') return undefined;
     this.auditScanner ??= createPiiScanner({ action: 'redact' });
-    let s: PiiScanner | null = this.auditScanner;
-    // The value was already redacted by the call's own scanner: only the kinds it does not cover remain.
-    if (callScanner && callAction === 'redact') {
-      const key = callScanner.kinds.join(',');
-      let rest = this.auditRemainder.get(key);
-      if (rest === undefined) {
-        const kinds = this.auditScanner.kinds.filter((k) => !callScanner.kinds.includes(k));
-        rest = kinds.length === 0 ? null : createPiiScanner({ kinds, action: 'redact' });
-        this.auditRemainder.set(key, rest);
-      }
-      s = rest;
+    if (!callScanner || callAction !== 'redact') {
+      const all = this.auditScanner;
+      return (this.fullAuditRedactor ??= (v) => all.redactJson(v).value);
     }
-    if (s === null) return undefined;
-    const scanner = s;
-    return (v) => scanner.redactJson(v).value;
+    // The value was already redacted by the call's own scanner: only the kinds it does not cover remain.
+    const known = this.auditRedactors.get(callScanner);
+    if (known !== undefined) return known ?? undefined;
+    const key = callScanner.kinds.join(',');
+    let rest = this.auditRemainder.get(key);
+    if (rest === undefined) {
+      const kinds = this.auditScanner.kinds.filter((k) => !callScanner.kinds.includes(k));
+      rest = kinds.length === 0 ? null : createPiiScanner({ kinds, action: 'redact' });
+      this.auditRemainder.set(key, rest);
+    }
+    const scanner = rest;
+    const redactor = scanner === null ? null : (v: unknown) => scanner.redactJson(v).value;
+    this.auditRedactors.set(callScanner, redactor);
+    return redactor ?? undefined;
   }
 
   private decided(ctx: InterceptContext, decision: 'allow' | 'deny' | 'governed'): void {
