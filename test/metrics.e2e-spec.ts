@@ -4,17 +4,19 @@
 // --output FILE` writes the same text for node_exporter; one OpenTelemetry span per request reaches a real OTLP/HTTP
 // receiver configured under `telemetry.otlp` (JSON encoding). The helper's Temporal address answers nothing: pending
 // approvals are then absent from /metrics and the failed read is counted, while the scrape itself succeeds.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { metricsCommand } from '../apps/cli/src/commands/metrics.command.js';
 import { CALLERS, server, startGoverned, text, type GovernedGateway } from './support/governance-gateway.js';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.js';
 
 const { alice } = CALLERS;
+const run = promisify(execFile);
 let receiver: OtlpReceiver;
 let gw: GovernedGateway;
 
@@ -163,6 +165,33 @@ describe('atom-gov metrics --format prometheus', () => {
     let viaConfig = '';
     await metricsCommand({ config: configPath, dataDir: gw.dir }, (t) => (viaConfig += t));
     expect(viaConfig).toContain('# TYPE atom_gov_calls_total counter');
+  });
+
+  it('the built atom-gov prints what promtool accepts, the scrape-time series included (npm run build first)', async () => {
+    // Asynchronous: the gateway answering the CLI runs in this process.
+    const cli = await run(process.execPath, [
+      join(process.cwd(), 'apps/cli/bin/atom-gov.js'),
+      'metrics',
+      '--format',
+      'prometheus',
+      '--url',
+      gw.url,
+    ]);
+    expect(cli.stderr).toBe('');
+    const check = promtool(cli.stdout);
+    expect(check.out).toBe('');
+    expect(check.status).toBe(0);
+    for (const name of [
+      'atom_gov_pending_approvals',
+      'atom_gov_quota_usage_ratio',
+      'atom_gov_scrape_source_errors_total',
+      'atom_gov_audit_healthy',
+      'atom_gov_audit_oldest_pending_seconds',
+      'atom_gov_audit_checkpoint_failures_total',
+      'atom_gov_audit_trail_file_failures_total',
+    ])
+      expect(cli.stdout).toContain(`# TYPE ${name} `);
+    expect(cli.stdout).not.toMatch(/\buser="/);
   });
 
   it('names the address and the fix when no gateway answers, and leaves the file alone', async () => {

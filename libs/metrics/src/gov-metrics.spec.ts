@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from '@jest/globals';
+import { setImmediate as tick } from 'node:timers/promises';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { register as globalRegistry } from 'prom-client';
 import { CallTracer, WORKFLOW_ID_ATTRIBUTE } from './call-tracer.js';
 import { createMetrics } from './gov-metrics.js';
+import { enableTracePropagation } from './otlp-exporter.js';
 
 /** Debian's promtool (package prometheus): the same parser node_exporter's textfile collector uses. */
 function promtool(text: string): { status: number | null; out: string } {
@@ -144,6 +147,39 @@ describe('CallTracer', () => {
     expect(governed?.duration).toEqual([1, 500_000_000]);
     expect(failed?.status).toEqual({ code: 2, message: 'upstream closed' });
     expect(failed?.attributes).not.toHaveProperty(WORKFLOW_ID_ATTRIBUTE);
+    await tracer.shutdown();
+  });
+
+  it('within(): work runs inside the call span (active across awaits, injected as traceparent); record() ends it', async () => {
+    enableTracePropagation();
+    const exporter = new InMemorySpanExporter();
+    const tracer = new CallTracer({ exporter, batch: false });
+    let activeId: string | undefined;
+    const carrier: Record<string, string> = {};
+    const result = await tracer.within('op-7', { server: 'cloudflare_mcp', method: 'tools/call' }, async () => {
+      await tick();
+      activeId = trace.getActiveSpan()?.spanContext().spanId;
+      propagation.inject(context.active(), carrier);
+      return 'forwarded';
+    });
+    expect(result).toBe('forwarded');
+    expect(exporter.getFinishedSpans()).toHaveLength(0); // open until the call's record
+    tracer.record({
+      start: new Date(),
+      tenant: 'acme',
+      server: 'cloudflare_mcp',
+      method: 'tools/call',
+      tool: 'workers.deploy',
+      decision: 'governed',
+      outcome: 'ok',
+      durationMs: 5,
+      operationId: 'op-7',
+    });
+    const spans = exporter.getFinishedSpans();
+    expect(spans).toHaveLength(1);
+    expect(spans[0]?.spanContext().spanId).toBe(activeId);
+    expect(spans[0]?.attributes).toMatchObject({ 'atom_gov.decision': 'governed', [WORKFLOW_ID_ATTRIBUTE]: 'op-7' });
+    expect(carrier.traceparent).toBe(`00-${spans[0]?.spanContext().traceId}-${activeId}-01`);
     await tracer.shutdown();
   });
 
