@@ -57,6 +57,9 @@ export async function startApprovalHarness(notifiers: Notifier[]): Promise<Appro
     async recordAudit(record) {
       audit.push(record);
     },
+    async recordAuditBatch(records) {
+      audit.push(...records);
+    },
     async notify(request) {
       const scheme = /^slack:/i.test(request.target) ? 'slack' : 'mailto';
       const notifier = notifiers.find((n) => n.schemes.includes(scheme));

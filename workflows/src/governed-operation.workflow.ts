@@ -10,6 +10,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import {
   awaitDecisionUpdate,
@@ -48,7 +49,7 @@ const store = proxyLocalActivities<Pick<GovernedOperationActivities, 'reserveQuo
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
 });
-const audit = proxyLocalActivities<Pick<GovernedOperationActivities, 'recordAudit'>>({
+const audit = proxyLocalActivities<Pick<GovernedOperationActivities, 'recordAudit' | 'recordAuditBatch'>>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
 });
@@ -124,13 +125,17 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   // task open: the quota-only path keeps its audit records (durable in history meanwhile) until the decision is
   // out, then writes them with the outcome's.
   let holdAudit = !approval;
+  // The same call repeated after its operation closed starts a new run under the same workflow id: its audit
+  // records and reservations need keys of their own, or the idempotent stores would take them for the old run's
+  // (records dropped as duplicates, and a hard quota granted again from the old, already committed reservation).
+  const runKey = `${input.operationId}:${workflowInfo().firstExecutionRunId}`;
   const held: OperationAuditRecord[] = [];
   const record = (
     key: string,
     event: OperationAuditRecord['event'],
     fields: Pick<OperationAuditRecord, 'decision' | 'outcome' | 'intent'> & Partial<OperationAuditRecord>,
   ): Promise<void> => {
-    const r: OperationAuditRecord = { ...baseRecord(), ...fields, id: `${input.operationId}:${key}`, event };
+    const r: OperationAuditRecord = { ...baseRecord(), ...fields, id: `${runKey}:${key}`, event };
     if (holdAudit) {
       held.push(r);
       return Promise.resolve();
@@ -139,7 +144,10 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   };
   const flushAudit = (): void => {
     holdAudit = false;
-    for (const r of held.splice(0)) inBackground(audit.recordAudit(r));
+    // One local activity for all held records (one marker, one round trip), not one per record.
+    const batch = held.splice(0);
+    if (batch.length === 1) inBackground(audit.recordAudit(batch[0] as OperationAuditRecord));
+    else if (batch.length > 1) inBackground(audit.recordAuditBatch(batch));
   };
 
   let notifications = 0;
@@ -172,12 +180,14 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     background.push(p);
   };
 
+  // Each upsert is a visibility write on the server (most of a dev server's work per operation): only changes.
   const publish = (status: OperationStatus): void => {
     state.status = status;
-    upsertSearchAttributes([
+    const changed = [
       { key: searchAttributeKeys.status, value: status },
       ...(state.decision ? [{ key: searchAttributeKeys.decision, value: state.decision }] : []),
-    ]);
+    ].filter(({ key, value }) => workflowInfo().typedSearchAttributes.get(key) !== value);
+    if (changed.length > 0) upsertSearchAttributes(changed);
     setCurrentDetails(describeState(state));
   };
 
@@ -248,7 +258,9 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
 
   setHandler(awaitDecisionUpdate, async ({ maxWaitMs, untilPending } = {}) => {
     const ready = untilPending === true ? () => decided() || state.status === 'pending' : decided;
-    if (maxWaitMs === undefined) await condition(ready);
+    // Without an approval the decision follows the reservation in the same workflow task: a timer for maxWaitMs
+    // would only add two events and a server timer task to every quota-only call.
+    if (maxWaitMs === undefined || (untilPending === true && !approval)) await condition(ready);
     else await condition(ready, maxWaitMs);
     // A deferred caller has now been told the decision (see the denial wait below).
     if (decided()) decisionDelivered = true;
@@ -317,13 +329,15 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     for (const q of state.quotas) if (q.status === 'reserved') q.status = 'released';
   };
 
-  upsertSearchAttributes([
+  // The client sets these at start (typedSearchAttributes); upsert only what a starter left out.
+  const identityAttributes = [
     { key: searchAttributeKeys.tenant, value: input.tenant },
     { key: searchAttributeKeys.server, value: input.server },
     { key: searchAttributeKeys.tool, value: input.tool },
     { key: searchAttributeKeys.requester, value: state.requesterRef },
     { key: searchAttributeKeys.policy, value: input.policy },
-  ]);
+  ].filter(({ key, value }) => workflowInfo().typedSearchAttributes.get(key) !== value);
+  if (identityAttributes.length > 0) upsertSearchAttributes(identityAttributes);
   publish('reserving');
   inBackground(
     record('requested', 'requested', { decision: 'governed', outcome: 'ok', intent: `governed by ${input.policy}` }),
@@ -338,8 +352,8 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     if (state.decision === 'allow') {
       const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
       const reported = await condition(() => outcome !== undefined, timeoutMs);
-      flushAudit();
       if (!reported) {
+        flushAudit();
         await releaseAll();
         state.message = 'allowed, but the call was not made in time; reservation released';
         publish('expired');
@@ -394,7 +408,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     const at = input.requestedAt;
     const results = await Promise.all(
       quotas.map(async (quota, i) => {
-        const reservationId = `${input.operationId}:q${i}:${quota.rule}:${quota.resource}`;
+        const reservationId = `${runKey}:q${i}:${quota.rule}:${quota.resource}`;
         compensations.push(() => store.releaseQuota({ reservationId }));
         const r = await store.reserveQuota({
           reservationId,
@@ -482,6 +496,21 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   }
 
   async function settle(report: OperationOutcome): Promise<void> {
+    state.message = outcomeMessage(report);
+    inBackground(
+      record('outcome', 'outcome', {
+        decision: 'allow',
+        outcome: report.status === 'succeeded' ? 'ok' : report.status === 'failed' ? 'error' : 'cancelled',
+        intent: state.message,
+        durationMs: Math.max(0, Math.round(report.durationMs ?? 0)),
+        requestBytes: report.requestBytes ?? 0,
+        responseBytes: report.responseBytes ?? 0,
+        ...(report.errorMessage !== undefined ? { errorMessage: report.errorMessage } : {}),
+        ...(report.resultSummary !== undefined ? { resultSummary: report.resultSummary } : {}),
+      }),
+    );
+    // Quota-only: the held records and the outcome's go as one batch, alongside the commit or release.
+    flushAudit();
     if (report.status === 'succeeded') {
       // Commit what was used (the reported usage, or what was reserved), non-cancellably: the call happened.
       await CancellationScope.nonCancellable(async () => {
@@ -500,19 +529,6 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     } else {
       await releaseAll();
     }
-    state.message = outcomeMessage(report);
     publish(report.status);
-    inBackground(
-      record('outcome', 'outcome', {
-        decision: 'allow',
-        outcome: report.status === 'succeeded' ? 'ok' : report.status === 'failed' ? 'error' : 'cancelled',
-        intent: state.message,
-        durationMs: Math.max(0, Math.round(report.durationMs ?? 0)),
-        requestBytes: report.requestBytes ?? 0,
-        responseBytes: report.responseBytes ?? 0,
-        ...(report.errorMessage !== undefined ? { errorMessage: report.errorMessage } : {}),
-        ...(report.resultSummary !== undefined ? { resultSummary: report.resultSummary } : {}),
-      }),
-    );
   }
 }

@@ -36,6 +36,7 @@ export function createActivities(deps: ActivityDeps): Activities {
         commitQuota: async () => notConfigured(),
         releaseQuota: async () => notConfigured(),
         recordAudit: async () => notConfigured(),
+        recordAuditBatch: async () => notConfigured(),
         notify: async () => notConfigured(),
       };
   return { ...createHealthActivities(deps), ...governed, ...createRetentionActivities(deps.retention) };

@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from 'uuid';
-import { type AuditStore, type QuotaStore } from '@atom-gov/audit';
+import { type AuditEventInput, type AuditStore, type QuotaStore } from '@atom-gov/audit';
 import {
   type GovernedOperationActivities,
   type NotificationRequest,
@@ -50,32 +50,40 @@ export function createGovernedOperationActivities(deps: GovernedOperationDeps): 
       await deps.quotas.release(reservationId);
     },
     async recordAudit(record: OperationAuditRecord) {
-      await deps.audit.append({
-        id: auditEventId(record.id),
-        time: new Date(record.time),
-        tenant: record.tenant,
-        user: record.user,
-        ...(record.sessionId !== undefined ? { sessionId: record.sessionId } : {}),
-        server: record.server,
-        method: record.method,
-        target: record.target,
-        decision: record.decision,
-        policy: record.policy,
-        rules: record.rules,
-        configVersion: record.configVersion,
-        intent: `${record.event}${record.intent ? `: ${record.intent}` : ''}`,
-        outcome: record.outcome,
-        ...(record.errorMessage !== undefined ? { errorMessage: record.errorMessage } : {}),
-        durationMs: record.durationMs,
-        requestBytes: record.requestBytes,
-        responseBytes: record.responseBytes,
-        ...(record.argsSummary !== undefined ? { argsSummary: record.argsSummary } : {}),
-        ...(record.resultSummary !== undefined ? { resultSummary: record.resultSummary } : {}),
-        operationId: record.operationId,
-      });
+      await deps.audit.append(toAuditEvent(record));
+    },
+    async recordAuditBatch(records: OperationAuditRecord[]) {
+      // Concurrent appends: the audit store's group commit makes them one durable batch.
+      await Promise.all(records.map((r) => deps.audit.append(toAuditEvent(r))));
     },
     async notify(request: NotificationRequest) {
       return deps.notifiers.send(request);
     },
+  };
+}
+
+function toAuditEvent(record: OperationAuditRecord): AuditEventInput {
+  return {
+    id: auditEventId(record.id),
+    time: new Date(record.time),
+    tenant: record.tenant,
+    user: record.user,
+    ...(record.sessionId !== undefined ? { sessionId: record.sessionId } : {}),
+    server: record.server,
+    method: record.method,
+    target: record.target,
+    decision: record.decision,
+    policy: record.policy,
+    rules: record.rules,
+    configVersion: record.configVersion,
+    intent: `${record.event}${record.intent ? `: ${record.intent}` : ''}`,
+    outcome: record.outcome,
+    ...(record.errorMessage !== undefined ? { errorMessage: record.errorMessage } : {}),
+    durationMs: record.durationMs,
+    requestBytes: record.requestBytes,
+    responseBytes: record.responseBytes,
+    ...(record.argsSummary !== undefined ? { argsSummary: record.argsSummary } : {}),
+    ...(record.resultSummary !== undefined ? { resultSummary: record.resultSummary } : {}),
+    operationId: record.operationId,
   };
 }

@@ -119,4 +119,21 @@ describe.each(Object.keys(backends))('quota store (%s)', (name) => {
     expect(results.filter((r) => r.granted)).toHaveLength(5);
     expect(await store.usage(key, at, DAY)).toBe(5);
   });
+
+  it('commits concurrent operations together; one that fails leaves the others of its batch durable', async () => {
+    const key = 'acme|tenant:acme|batch|api_calls';
+    // A NULL tenant violates NOT NULL inside the transaction (after the idempotency lookup), not before it.
+    const bad = req('batch-bad', { counterKey: `${key}-bad`, tenant: null as unknown as string });
+    const settled = await Promise.allSettled([
+      store.reserve(req('batch-1', { counterKey: key, limit: 10 })),
+      store.reserve(bad),
+      store.reserve(req('batch-2', { counterKey: key, limit: 10 })),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    await store.commit('batch-1', 0.25);
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/quota store at .* failed/);
+    expect(await store.reservation('batch-bad')).toBeUndefined();
+    expect((await store.reservation('batch-1'))?.status).toBe('committed');
+    expect(await store.usage(key, at, DAY)).toBe(1.25);
+  });
 });

@@ -78,7 +78,7 @@ interface ReservationRow {
 
 class SqlQuotaStore implements QuotaStore {
   /** SQLite has one connection per DataSource: transactions are serialised here instead of interleaving. */
-  private chain: Promise<unknown> = Promise.resolve();
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -99,23 +99,69 @@ class SqlQuotaStore implements QuotaStore {
   }
 
   private tx<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
-      try {
-        return await this.dataSource.transaction(async (m) => {
-          // SQLite: take the write lock first. A transaction that reads and then writes cannot wait for another
-          // connection's write (the audit store shares the file): SQLite answers SQLITE_BUSY at once instead of
-          // using the busy timeout, and every reservation under load went through the activity's retry backoff.
-          if (!this.pg) await m.query(`UPDATE ${QUOTA_COUNTERS_TABLE} SET used = used WHERE 0`);
-          return work(m);
-        });
-      } catch (cause) {
+    if (this.pg) {
+      return this.dataSource.transaction(work).catch((cause: unknown) => {
         throw new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(cause)}`, { cause });
-      }
-    };
-    if (this.pg) return run();
-    const next = this.chain.then(run, run);
-    this.chain = next.catch(() => undefined);
-    return next;
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.queue.length === 1) this.chain = this.chain.then(() => this.drain());
+    });
+  }
+
+  /** Operations waiting for the next SQLite transaction (group commit). */
+  private queue: Array<{
+    work: (m: EntityManager) => Promise<unknown>;
+    resolve: (value: unknown) => void;
+    reject: (reason: unknown) => void;
+  }> = [];
+
+  /**
+   * SQLite group commit: everything queued while the previous transaction ran goes into one transaction, one
+   * savepoint per operation (a failing one is rolled back alone), and one COMMIT: one WAL fsync for the batch
+   * instead of one per reservation. Each caller's promise settles only after that COMMIT, so a resolved
+   * reservation is durable as before.
+   */
+  private async drain(): Promise<void> {
+    const batch = this.queue.splice(0);
+    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await this.dataSource.transaction(async (m) => {
+        // Take the write lock first. A transaction that reads and then writes cannot wait for another
+        // connection's write (the audit store shares the file): SQLite answers SQLITE_BUSY at once instead of
+        // using the busy timeout, and every reservation under load went through the activity's retry backoff.
+        await m.query(`UPDATE ${QUOTA_COUNTERS_TABLE} SET used = used WHERE 0`);
+        for (const [i, op] of batch.entries()) {
+          if (batch.length > 1) await m.query(`SAVEPOINT q${i}`);
+          try {
+            results.push({ ok: true, value: await op.work(m) });
+            if (batch.length > 1) await m.query(`RELEASE q${i}`);
+          } catch (error) {
+            if (batch.length === 1) throw error;
+            await m.query(`ROLLBACK TO q${i}`);
+            await m.query(`RELEASE q${i}`);
+            results.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (cause) {
+      const error = new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(cause)}`, {
+        cause,
+      });
+      for (const op of batch) op.reject(error);
+      return;
+    }
+    for (const [i, op] of batch.entries()) {
+      const r = results[i];
+      if (r?.ok) op.resolve(r.value);
+      else
+        op.reject(
+          new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(r?.error)}`, {
+            cause: r?.error,
+          }),
+        );
+    }
   }
 
   private async findReservation(m: EntityManager, id: string): Promise<ReservationRow | undefined> {

@@ -388,6 +388,8 @@ export interface GovernedOperationActivities {
   /** Idempotent; also tombstones an id that was never reserved, so a late reserve cannot resurrect it. */
   releaseQuota(input: { reservationId: string }): Promise<void>;
   recordAudit(record: OperationAuditRecord): Promise<void>;
+  /** Several records in one activity (each idempotent by its id, as with recordAudit). */
+  recordAuditBatch(records: OperationAuditRecord[]): Promise<void>;
   notify(request: NotificationRequest): Promise<NotificationResult>;
 }
 
