@@ -48,9 +48,10 @@ export interface AuditStore {
   checkpoint(tenants?: readonly string[]): Promise<Checkpoint[]>;
   /**
    * Deletes events older than `cutoff` (a prefix of each tenant's chain) and leaves a signed retention checkpoint
-   * at the new chain start, so what remains still verifies; needs `checkpoints` in the options.
+   * at the new chain start, so what remains still verifies; needs `checkpoints` in the options. Works in batches
+   * (default 5,000 events, one transaction and checkpoint each) and yields to the event loop between them.
    */
-  purge(cutoff: Date, opts?: { tenant?: string }): Promise<PurgeResult[]>;
+  purge(cutoff: Date, opts?: { tenant?: string; batchSize?: number }): Promise<PurgeResult[]>;
   /** The checkpoint public key (PEM), when this store signs checkpoints. */
   publicKeyPem(): string | undefined;
   readonly driver: AuditDriver;
@@ -216,22 +217,26 @@ class TypeOrmAuditStore implements AuditStore {
     return this.checkpointer.checkpoint('manual', tenants ?? (await this.writer.heads()).map((h) => h.tenant));
   }
 
-  async purge(cutoff: Date, opts: { tenant?: string } = {}): Promise<PurgeResult[]> {
+  async purge(cutoff: Date, opts: { tenant?: string; batchSize?: number } = {}): Promise<PurgeResult[]> {
     const checkpointer = this.checkpointer;
     if (!checkpointer) {
       throw new Error('purging needs the checkpoint signing key, or what remains would not verify');
     }
     // Appends already queued go first, so the purge sees (and signs) a settled head.
     await this.committer.flush();
-    const results = await this.writer.purge(cutoff, (unsigned) => checkpointer.signer.sign(unsigned), opts.tenant);
-    try {
-      await checkpointer.mirror(results.flatMap((r) => (r.checkpoint ? [r.checkpoint] : [])));
-      checkpointer.recorded();
-    } catch (error) {
-      checkpointer.recorded(error);
-      throw error;
-    }
-    return results;
+    return this.writer.purge(cutoff, (unsigned) => checkpointer.signer.sign(unsigned), {
+      ...opts,
+      // Each batch's retention checkpoint is mirrored as soon as it is committed.
+      onBatch: async (batch) => {
+        try {
+          await checkpointer.mirror(batch.checkpoint ? [batch.checkpoint] : []);
+          checkpointer.recorded();
+        } catch (error) {
+          checkpointer.recorded(error);
+          throw error;
+        }
+      },
+    });
   }
 
   publicKeyPem(): string | undefined {

@@ -21,11 +21,17 @@ export interface PurgeResult {
   deleted: number;
   /** First seq that remains (head seq + 1 when none remains). */
   startSeq: number;
+  /** The retention checkpoint of the last batch (each batch leaves one). */
   checkpoint?: Checkpoint;
+  /** Transactions the purge took (0: nothing expired). */
+  batches: number;
 }
 
 /** Signs a checkpoint for a head; the writer stores it in the same transaction as the change it covers. */
 export type CheckpointSign = (unsigned: Omit<Checkpoint, 'signature' | 'keyId'>) => Checkpoint;
+
+/** Events deleted per purge transaction: a few tens of ms of SQLite work, then the event loop gets a turn. */
+const PURGE_BATCH = 5000;
 
 /** audit_events columns in the order the writer binds them. */
 const EVENT_COLUMNS = [
@@ -368,23 +374,49 @@ export class ChainWriter {
 
   /**
    * Deletes each tenant's events older than `cutoff`, as a prefix of its chain (up to the first event that is not
-   * expired, so the rest stays linked), moves the chain start, and stores a signed `retention` checkpoint naming
-   * the new start, all in one transaction per tenant.
+   * expired, so the rest stays linked), in batches of `batchSize` events: each batch is one transaction that deletes
+   * the oldest events, moves the chain start and stores a signed `retention` checkpoint naming the new start, so the
+   * chain verifies after every batch (an interrupted purge leaves a shorter, verifying chain). Between batches the
+   * event loop gets a turn: SQLite's delete is synchronous, and one transaction over a large table would block the
+   * process (and hold the write lock) for seconds.
    */
-  async purge(cutoff: Date, sign: CheckpointSign, tenant?: string): Promise<PurgeResult[]> {
-    const tenants = tenant !== undefined ? [tenant] : (await this.heads()).map((h) => h.tenant);
+  async purge(
+    cutoff: Date,
+    sign: CheckpointSign,
+    opts: { tenant?: string; batchSize?: number; onBatch?: (result: PurgeResult) => Promise<void> } = {},
+  ): Promise<PurgeResult[]> {
+    const batchSize = Math.max(1, Math.floor(opts.batchSize ?? PURGE_BATCH));
+    const tenants = opts.tenant !== undefined ? [opts.tenant] : (await this.heads()).map((h) => h.tenant);
     const results: PurgeResult[] = [];
     for (const t of tenants) {
-      const result =
-        this.sql.driver === 'better-sqlite3'
-          ? this.sql.sqlite.transaction(() => this.purgeSqlite(t, cutoff, sign)).immediate()
-          : await this.sql.dataSource.transaction((manager) => this.purgePostgres(manager, t, cutoff, sign));
-      if (result) results.push(result);
+      let total: PurgeResult | undefined;
+      for (;;) {
+        const batch =
+          this.sql.driver === 'better-sqlite3'
+            ? this.sql.sqlite.transaction(() => this.purgeSqlite(t, cutoff, sign, batchSize)).immediate()
+            : await this.sql.dataSource.transaction((manager) =>
+                this.purgePostgres(manager, t, cutoff, sign, batchSize),
+              );
+        if (!batch) break;
+        total = total
+          ? { ...batch.result, deleted: total.deleted + batch.result.deleted, batches: total.batches + 1 }
+          : batch.result;
+        if (batch.result.checkpoint) await opts.onBatch?.(batch.result);
+        if (!batch.more) break;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (total) results.push(total);
     }
     return results;
   }
 
-  private purgeSqlite(tenant: string, cutoff: Date, sign: CheckpointSign): PurgeResult | undefined {
+  /** One purge batch of a tenant; `more` when expired events remain after it. */
+  private purgeSqlite(
+    tenant: string,
+    cutoff: Date,
+    sign: CheckpointSign,
+    batchSize: number,
+  ): { result: PurgeResult; more: boolean } | undefined {
     const raw = this.sql
       .statement('SELECT tenant, seq, hash, start_seq, start_prev_hash FROM audit_chain_heads WHERE tenant = ?')
       .get(tenant) as RawHead | undefined;
@@ -393,8 +425,11 @@ export class ChainWriter {
     const first = this.sql
       .statement(`SELECT MIN(seq) AS seq FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = ? AND time >= ?`)
       .get(tenant, sqliteTime(cutoff)) as { seq: number | null };
-    const lastPurged = first.seq === null ? head.seq : Number(first.seq) - 1;
-    if (lastPurged < head.startSeq) return { tenant, deleted: 0, startSeq: head.startSeq };
+    const lastExpired = first.seq === null ? head.seq : Number(first.seq) - 1;
+    if (lastExpired < head.startSeq) {
+      return { result: { tenant, deleted: 0, startSeq: head.startSeq, batches: 0 }, more: false };
+    }
+    const lastPurged = Math.min(lastExpired, head.startSeq + batchSize - 1);
     const prevHash = this.startPrevHash(
       head,
       lastPurged,
@@ -412,7 +447,10 @@ export class ChainWriter {
     this.sql
       .statement(`INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(...checkpointValues(checkpoint));
-    return { tenant, deleted: changes, startSeq: lastPurged + 1, checkpoint };
+    return {
+      result: { tenant, deleted: changes, startSeq: lastPurged + 1, checkpoint, batches: 1 },
+      more: lastPurged < lastExpired,
+    };
   }
 
   private async purgePostgres(
@@ -420,7 +458,8 @@ export class ChainWriter {
     tenant: string,
     cutoff: Date,
     sign: CheckpointSign,
-  ): Promise<PurgeResult | undefined> {
+    batchSize: number,
+  ): Promise<{ result: PurgeResult; more: boolean } | undefined> {
     const raw = (await manager.query(
       'SELECT tenant, seq, hash, start_seq, start_prev_hash FROM audit_chain_heads WHERE tenant = $1 FOR UPDATE',
       [tenant],
@@ -431,8 +470,11 @@ export class ChainWriter {
       `SELECT MIN(seq) AS seq FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = $1 AND time >= $2`,
       [tenant, cutoff],
     )) as Array<{ seq: string | null }>;
-    const lastPurged = first[0]?.seq == null ? head.seq : Number(first[0].seq) - 1;
-    if (lastPurged < head.startSeq) return { tenant, deleted: 0, startSeq: head.startSeq };
+    const lastExpired = first[0]?.seq == null ? head.seq : Number(first[0].seq) - 1;
+    if (lastExpired < head.startSeq) {
+      return { result: { tenant, deleted: 0, startSeq: head.startSeq, batches: 0 }, more: false };
+    }
+    const lastPurged = Math.min(lastExpired, head.startSeq + batchSize - 1);
     const row = (await manager.query(`SELECT hash FROM ${AUDIT_EVENTS_TABLE} WHERE tenant = $1 AND seq = $2`, [
       tenant,
       lastPurged,
@@ -452,7 +494,10 @@ export class ChainWriter {
       `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       checkpointValues(checkpoint),
     );
-    return { tenant, deleted: deleted[1], startSeq: lastPurged + 1, checkpoint };
+    return {
+      result: { tenant, deleted: deleted[1], startSeq: lastPurged + 1, checkpoint, batches: 1 },
+      more: lastPurged < lastExpired,
+    };
   }
 
   /** The hash the first remaining event links to: the last purged event's (the head's when nothing remains). */
