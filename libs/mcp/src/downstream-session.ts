@@ -18,6 +18,7 @@ import {
   type OperationRecord,
   type OperationSink,
 } from './interceptor.js';
+import { INPUT_METHODS, type InputBridge } from './input-bridge.js';
 import { passthroughResult, type HubSession, type UpstreamHub } from './upstream-hub.js';
 import type { CallerIdentity, McpLogger } from './types.js';
 
@@ -58,6 +59,16 @@ function isFastRequest(
   return p === undefined || (typeof p === 'object' && p !== null && !Array.isArray(p));
 }
 
+/** The retry of a 2026-07-28 request that got `input_required` (both lifted off the params by the SDK). */
+interface InputRetry {
+  requestState?: string;
+  inputResponses?: Record<string, unknown>;
+}
+
+function isInputRequired(result: McpResult): boolean {
+  return result.resultType === 'input_required';
+}
+
 /** JSON-RPC error code for requests a policy denied (application-defined range). */
 export const POLICY_DENIED = -32003;
 
@@ -82,6 +93,8 @@ export interface SessionOptions {
   instructions?: string;
   /** Per-request (2026-07-28) sessions have no handshake. */
   stateless?: boolean;
+  /** 2026-07-28 sessions: upstream requests during a call become input_required rounds. */
+  inputBridge?: InputBridge;
 }
 
 const LISTS: Record<string, { kind: ListKind; key: string }> = {
@@ -117,7 +130,16 @@ export class DownstreamSession implements HubSession {
     this.server.removeRequestHandler('ping');
     this.server.removeRequestHandler('logging/setLevel');
     this.server.fallbackRequestHandler = async (request, ctx) =>
-      (await this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify)).result;
+      (
+        await this.handle(
+          request,
+          ctx.mcpReq.signal,
+          ctx.mcpReq.notify,
+          opts.inputBridge
+            ? { requestState: ctx.mcpReq.requestState<string>(), inputResponses: ctx.mcpReq.inputResponses }
+            : undefined,
+        )
+      ).result;
     this.server.fallbackNotificationHandler = async (notification) => {
       await hub.notify(notification);
     };
@@ -245,22 +267,11 @@ export class DownstreamSession implements HubSession {
     request: JSONRPCRequest,
     signal: AbortSignal,
     notify: (n: Notification) => Promise<void>,
+    retry?: InputRetry,
   ): Promise<{ result: McpResult; text: string }> {
     this.lastActivity = Date.now();
     this.active++;
     this.open++;
-    try {
-      return await this.serve(request, signal, notify);
-    } finally {
-      if (--this.open === 0) this.drained?.();
-    }
-  }
-
-  private async serve(
-    request: JSONRPCRequest,
-    signal: AbortSignal,
-    notify: (n: Notification) => Promise<void>,
-  ): Promise<{ result: McpResult; text: string }> {
     const started = performance.now();
     const method = request.method;
     const params = request.params as Record<string, unknown> | undefined;
@@ -271,35 +282,55 @@ export class DownstreamSession implements HubSession {
     let decision: Decision | undefined;
     let result: McpResult | undefined;
     let failure: unknown;
+    // 2026-07-28 caller, upstream requests answered through input_required rounds (see input-bridge.ts).
+    const bridge = this.opts.inputBridge && INPUT_METHODS.has(method) ? this.opts.inputBridge : undefined;
+    const owner = { tenant: ctx.tenant, user: ctx.user, server: ctx.server, method, name: ctx.name };
+    const onprogress = progressToken === undefined ? undefined : progress.upstream;
     try {
-      const d = this.interceptor.beforeRequest(ctx, { method, params });
-      decision = d instanceof Promise ? await d : d;
-      if (decision.kind === 'deny') {
-        if (method === 'tools/call') result = { content: [{ type: 'text', text: decision.message }], isError: true };
-        else throw new ProtocolError(decision.code ?? POLICY_DENIED, decision.message);
-      } else {
-        const onprogress = progressToken === undefined ? undefined : progress.upstream;
-        const forward = (p?: Record<string, unknown>) =>
-          this.hub.forward(
-            this,
-            request.id,
-            { method, params: p },
-            { signal, onprogress, timeoutMs: this.opts.requestTimeoutMs ?? 600_000 },
-          );
-        if (decision.kind === 'governed') result = await decision.run(forward, signal);
-        else result = await forward(decision.kind === 'transform' ? decision.params : params);
-        const list = LISTS[method];
-        if (list && Array.isArray(result[list.key])) {
-          const items = result[list.key] as Array<{ name?: string }>;
-          const f = this.interceptor.filterList(ctx, list.kind, items);
-          const filtered = f instanceof Promise ? await f : f;
-          if (filtered !== items) result = { ...result, [list.key]: filtered };
+      if (bridge && retry?.requestState !== undefined) {
+        // A retry resumes the call the first round decided: no second decision (limits, approvals) for it.
+        const parked = bridge.resume(retry.requestState, owner);
+        decision = parked.decision;
+        parked.answer(retry.inputResponses);
+        result = await parked.round(signal, { onprogress, notify });
+        if (!isInputRequired(result)) {
+          const a = this.interceptor.afterResult(ctx, { method, params }, result);
+          result = a instanceof Promise ? await a : a;
         }
-        const a = this.interceptor.afterResult(ctx, { method, params }, result);
-        result = a instanceof Promise ? await a : a;
-        if (method === 'resources/subscribe' && typeof params?.uri === 'string') this.subscriptions.add(params.uri);
-        if (method === 'resources/unsubscribe' && typeof params?.uri === 'string')
-          this.subscriptions.delete(params.uri);
+      } else {
+        const d = this.interceptor.beforeRequest(ctx, { method, params });
+        decision = d instanceof Promise ? await d : d;
+        if (decision.kind === 'deny') {
+          if (method === 'tools/call') result = { content: [{ type: 'text', text: decision.message }], isError: true };
+          else throw new ProtocolError(decision.code ?? POLICY_DENIED, decision.message);
+        } else {
+          const timeoutMs = this.opts.requestTimeoutMs ?? 600_000;
+          const admitted = decision;
+          const forward = bridge
+            ? (p?: Record<string, unknown>) => {
+                const parked = bridge.park(owner, admitted, this.hub);
+                parked.start(request.id, { method, params: p }, timeoutMs, onprogress !== undefined);
+                return parked.round(signal, { onprogress, notify });
+              }
+            : (p?: Record<string, unknown>) =>
+                this.hub.forward(this, request.id, { method, params: p }, { signal, onprogress, timeoutMs });
+          if (decision.kind === 'governed') result = await decision.run(forward, signal);
+          else result = await forward(decision.kind === 'transform' ? decision.params : params);
+          const list = LISTS[method];
+          if (list && Array.isArray(result[list.key])) {
+            const items = result[list.key] as Array<{ name?: string }>;
+            const f = this.interceptor.filterList(ctx, list.kind, items);
+            const filtered = f instanceof Promise ? await f : f;
+            if (filtered !== items) result = { ...result, [list.key]: filtered };
+          }
+          if (!isInputRequired(result)) {
+            const a = this.interceptor.afterResult(ctx, { method, params }, result);
+            result = a instanceof Promise ? await a : a;
+          }
+          if (method === 'resources/subscribe' && typeof params?.uri === 'string') this.subscriptions.add(params.uri);
+          if (method === 'resources/unsubscribe' && typeof params?.uri === 'string')
+            this.subscriptions.delete(params.uri);
+        }
       }
     } catch (error) {
       failure = error;
@@ -307,20 +338,24 @@ export class DownstreamSession implements HubSession {
       this.active--;
       this.lastActivity = Date.now();
     }
-    // Serialised once: its length goes into the record, the fast path sends the text itself.
-    const resultText = result === undefined ? undefined : JSON.stringify(result);
-    if (this.opts.onOperation) {
-      const record = this.record(ctx, decision, resultText, failure, signal, performance.now() - started, params);
-      // Durable before the response leaves; a failed audit write fails the request (fail closed).
-      try {
-        await this.opts.onOperation(record);
-      } catch (error) {
-        this.opts.logger.error(`audit write failed: ${(error as Error).message}`, { server: this.opts.server });
-        throw new ProtocolError(-32603, 'Audit trail unavailable: the request was not answered');
+    try {
+      // Serialised once: its length goes into the record, the fast path sends the text itself.
+      const resultText = result === undefined ? undefined : JSON.stringify(result);
+      if (this.opts.onOperation) {
+        const record = this.record(ctx, decision, resultText, failure, signal, performance.now() - started, params);
+        // Durable before the response leaves; a failed audit write fails the request (fail closed).
+        try {
+          await this.opts.onOperation(record);
+        } catch (error) {
+          this.opts.logger.error(`audit write failed: ${(error as Error).message}`, { server: this.opts.server });
+          throw new ProtocolError(-32603, 'Audit trail unavailable: the request was not answered');
+        }
       }
+      if (failure !== undefined) throw failure;
+      return { result: result!, text: resultText! };
+    } finally {
+      if (--this.open === 0) this.drained?.();
     }
-    if (failure !== undefined) throw failure;
-    return { result: result!, text: resultText! };
   }
 
   private record(

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { NodeStreamableHTTPServerTransport, toWebRequest } from '@modelcontextprotocol/node';
 import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/client';
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
   isInitializeRequest,
   isLegacyRequest,
@@ -18,6 +19,7 @@ import {
   type Server,
 } from '@modelcontextprotocol/server';
 import { DownstreamSession, POLICY_DENIED } from './downstream-session.js';
+import { InputBridge } from './input-bridge.js';
 import type { InitializeDecision, InterceptContext, Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
 import { UpstreamHub } from './upstream-hub.js';
@@ -96,6 +98,8 @@ export class McpGateway {
   /** 2026-07-28 stateless serving, one SDK handler per server; upstreams pooled per server and tenant. */
   private readonly modernHandlers = new Map<string, McpHttpHandler>();
   private readonly pooledHubs = new Map<string, Promise<UpstreamHub>>();
+  /** 2026-07-28 calls waiting for their caller's input (upstream sampling, elicitation, roots requests). */
+  private readonly inputBridge = new InputBridge();
   private readonly logger: McpLogger;
   private readonly reaper: NodeJS.Timeout;
   private closing = false;
@@ -186,6 +190,7 @@ export class McpGateway {
     }
     const work: Promise<unknown>[] = [];
     if (removed) {
+      this.inputBridge.cancelAll(error, name);
       for (const [key, handler] of this.modernHandlers)
         if (key.startsWith(prefix)) {
           this.modernHandlers.delete(key);
@@ -360,7 +365,7 @@ export class McpGateway {
       });
       this.modernHandlers.set(key, handler);
     }
-    const hub = await this.pooledHub(config, opts.identity);
+    const hub = await this.pooledHub(config, opts.identity, declaredCapabilities(body));
     const notify = handler.notify;
     hub.onChange = (n) => publishChange(notify, n);
     const method = requestMethod(body);
@@ -458,23 +463,33 @@ export class McpGateway {
       logger: this.logger,
       requestTimeoutMs: this.opts.requestTimeoutMs,
       stateless: true,
+      inputBridge: this.inputBridge,
       ...('instructions' in extra.checked ? { instructions: extra.checked.instructions } : {}),
     });
     return session.server;
   }
 
-  /** 2026-07-28 requests share one upstream per server and tenant (no session to own one). */
-  private async pooledHub(config: UpstreamServerConfig, identity: CallerIdentity): Promise<UpstreamHub> {
-    const key = `${config.name}\u0000${identity.tenant}`;
+  /**
+   * 2026-07-28 requests share one upstream per server, tenant and declared client capabilities (no session to own
+   * one). The upstream sees the sampling, elicitation and roots capabilities the caller declared on the request, as
+   * a 2025 session's upstream sees them at initialize (servers offer tools by them); the upstream's requests are
+   * then answered through input_required rounds. Such an upstream is also per user: a stdio upstream's request
+   * does not say which call it belongs to (the newest in flight gets it), so it must never reach another user.
+   */
+  private async pooledHub(
+    config: UpstreamServerConfig,
+    identity: CallerIdentity,
+    capabilities: ClientCapabilities,
+  ): Promise<UpstreamHub> {
+    const declared = Object.keys(capabilities).sort().join(',');
+    const key = `${config.name}\u0000${identity.tenant}\u0000${declared}${declared ? `\u0000${identity.user}` : ''}`;
     let pending = this.pooledHubs.get(key);
     let hub = pending ? await pending.catch(() => undefined) : undefined;
     if (!hub || hub.isClosed) {
-      pending = this.openHub(config, { clientInfo: { name: 'atom-gov', version: '0.1.0' }, capabilities: {} }).then(
-        (h) => {
-          h.keepOpen = true;
-          return h;
-        },
-      );
+      pending = this.openHub(config, { clientInfo: { name: 'atom-gov', version: '0.1.0' }, capabilities }).then((h) => {
+        h.keepOpen = true;
+        return h;
+      });
       this.pooledHubs.set(key, pending);
       pending.catch(() => this.pooledHubs.delete(key));
       hub = await pending;
@@ -745,6 +760,7 @@ export class McpGateway {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.reaper);
+    this.inputBridge.cancelAll(new ProtocolError(-32000, 'Connection closed: the gateway is shutting down'));
     await Promise.all([...this.sessions.values()].map(({ session }) => session.close()));
     await Promise.all([...this.modernHandlers.values()].map((h) => h.close().catch(() => {})));
     await Promise.all(
@@ -801,6 +817,17 @@ function publishChange(notify: McpHttpHandler['notify'], n: { method: string; pa
     const uri = (n.params as { uri?: unknown } | undefined)?.uri;
     if (typeof uri === 'string') notify.resourceUpdated(uri);
   }
+}
+
+/** The sampling, elicitation and roots capabilities a 2026-07-28 request declares in its envelope. */
+function declaredCapabilities(body: unknown): ClientCapabilities {
+  const meta = (body as { params?: { _meta?: Record<string, unknown> } } | null)?.params?._meta;
+  const declared = meta?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined;
+  const out: Record<string, unknown> = {};
+  if (declared && typeof declared === 'object')
+    for (const k of ['sampling', 'elicitation', 'roots'])
+      if (declared[k] && typeof declared[k] === 'object') out[k] = declared[k];
+  return out as ClientCapabilities;
 }
 
 function requestMethod(body: unknown): string {

@@ -174,7 +174,7 @@ export class UpstreamHub {
     for (let i = this.inFlight.length - 1; i >= 0; i--)
       if (this.inFlight[i]!.session === session) this.inFlight.splice(i, 1);
     this.lastUsed = Date.now();
-    await this.closeIfUnused();
+    if (this.sessions.size === 0 && this.listeners === 0 && !this.keepOpen) await this.close();
   }
 
   /** Closes the hub when nothing uses it any more and nothing keeps it open (a retired pooled hub). */

@@ -34,7 +34,14 @@ async function echo(client: Client, message: string): Promise<unknown> {
 describe('stdio upstream process hygiene', () => {
   it('each session gets its own process group; ending the session (DELETE) kills it', async () => {
     const closed: string[] = [];
-    harness = await startHarness({ servers: [everythingStdio()], onSessionClosed: (id) => closed.push(id) });
+    let bothClosed!: () => void;
+    const ended = new Promise<void>((resolve) => (bothClosed = resolve));
+    harness = await startHarness({
+      servers: [everythingStdio()],
+      onSessionClosed: (id) => {
+        if (closed.push(id) === 2) bothClosed();
+      },
+    });
     const a = await connect('everything');
     const b = await connect('everything');
     const pids = harness.gateway.upstreamPids();
@@ -43,6 +50,8 @@ describe('stdio upstream process hygiene', () => {
     await a.transport.terminateSession();
     await b.transport.terminateSession();
     for (const pid of pids) expect(await groupGone(pid)).toBe(true);
+    // The session's own close completes after its process is gone (the event, not the pid, says when).
+    await ended;
     expect(closed).toHaveLength(2);
     expect(harness.gateway.sessionCount).toBe(0);
   });
