@@ -22,8 +22,14 @@ import type { GovernedRunner } from './governance.interceptor.js';
 import { GOVERNANCE_OPTIONS, type GovernanceOptions } from './governance.options.js';
 import { PolicyHolder } from './policy-holder.service.js';
 
-/** Visibility query of the operations waiting for approval (running: a terminated one keeps its last status). */
-export const PENDING_APPROVALS_QUERY = `WorkflowType = '${GOVERNED_OPERATION_WORKFLOW}' AND ExecutionStatus = 'Running' AND ${searchAttributeKeys.status.name} = 'pending'`;
+/**
+ * Visibility query of this deployment's operations waiting for approval (its task queue: several deployments may
+ * share a namespace; running: a terminated one keeps its last status).
+ */
+export function pendingApprovalsQuery(taskQueue: string): string {
+  const queue = taskQueue.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  return `WorkflowType = '${GOVERNED_OPERATION_WORKFLOW}' AND TaskQueue = '${queue}' AND ExecutionStatus = 'Running' AND ${searchAttributeKeys.status.name} = 'pending'`;
+}
 /** Temporal groups counts by ExecutionStatus only: the tenant/server split lists at most this many executions. */
 const PENDING_LIST_CAP = 1_000;
 /** Label of pending operations beyond the cap (the sum over series stays the exact count). */
@@ -171,12 +177,13 @@ export class GovernanceTelemetry implements OperationObserver, OnModuleInit, OnM
 /** Pending approvals per tenant and server: one count, and a listing only when something is pending. */
 async function pendingApprovals(temporal: TemporalClientService): Promise<PendingApprovalsSample[]> {
   const { connection, client } = temporal;
+  const query = pendingApprovalsQuery(temporal.taskQueue);
   return connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => {
-    const { count } = await client.workflow.count(PENDING_APPROVALS_QUERY);
+    const { count } = await client.workflow.count(query);
     if (count === 0) return [];
     const by = new Map<string, PendingApprovalsSample>();
     let listed = 0;
-    for await (const wf of client.workflow.list({ query: PENDING_APPROVALS_QUERY, pageSize: PENDING_LIST_CAP })) {
+    for await (const wf of client.workflow.list({ query, pageSize: PENDING_LIST_CAP })) {
       const tenant = wf.typedSearchAttributes.get(searchAttributeKeys.tenant) ?? '';
       const server = wf.typedSearchAttributes.get(searchAttributeKeys.server) ?? '';
       const key = JSON.stringify([tenant, server]);
