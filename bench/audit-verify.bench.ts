@@ -1,11 +1,17 @@
 // Chain verification speed (`atom-gov audit verify`): every event re-hashed and its links and checkpoints checked,
 // on SQLite and on a local PostgreSQL (started here unless ATOM_GOV_BENCH_PG_URL is set).
-//   npm run bench -- audit-verify       (node bench/dist/bench/audit-verify.bench.js [--events 200000] [--rounds 3])
+//   npm run bench -- audit-verify  (node bench/dist/bench/audit-verify.bench.js [--events 200000] [--rounds 3] [--threads 2])
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditEventInput, type AuditStore, createDataSource, openAuditStore } from '@atom-gov/audit';
+import {
+  type AuditEventInput,
+  type AuditStore,
+  createDataSource,
+  openAuditStore,
+  type VerifyOptions,
+} from '@atom-gov/audit';
 import { spawnPostgres } from '../test/setup/postgres.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -14,6 +20,7 @@ const arg = (name: string, fallback: number): number => {
 };
 const events = arg('events', 200_000);
 const rounds = arg('rounds', 3);
+const threads = arg('threads', 2);
 const TARGET = 100_000;
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -49,12 +56,12 @@ async function fill(store: AuditStore): Promise<void> {
   await store.checkpoint();
 }
 
-async function measure(label: string, store: AuditStore): Promise<number> {
+async function measure(label: string, store: AuditStore, opts: VerifyOptions = {}): Promise<number> {
   let best = 0;
   for (let round = 0; round < rounds; round += 1) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const report = await store.verify();
+    const report = await store.verify(opts);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const walked = report.tenants.reduce((n, t) => n + t.events, 0);
@@ -84,7 +91,10 @@ async function main(): Promise<void> {
   try {
     const sqlite = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite'), checkpoints });
     await fill(sqlite);
+    // The classifying walk alone (what verify did before the range check), side by side in the same run.
+    await measure('SQLite, walk only (sequential)', sqlite, { sequential: true });
     sqliteBest = await measure('SQLite', sqlite);
+    if (threads > 0) await measure(`SQLite, ${threads} threads`, sqlite, { threads });
     await sqlite.close();
 
     const server = process.env.ATOM_GOV_BENCH_PG_URL ? undefined : await spawnPostgres();
@@ -97,6 +107,7 @@ async function main(): Promise<void> {
       url.pathname = `/${name}`;
       const pg = await openAuditStore({ databaseUrl: url.toString(), sqlitePath: '', checkpoints });
       await fill(pg);
+      await measure('PostgreSQL, walk only (sequential)', pg, { sequential: true });
       await measure('PostgreSQL', pg);
       await pg.close();
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
