@@ -87,6 +87,16 @@ describe('atom-gov audit verify', () => {
     await expect(run({ format: 'xml' })).rejects.toThrow(CliError);
   });
 
+  it('takes --threads (a small trail is still checked in one thread) and refuses a bad value', async () => {
+    const { code, stdout } = await run({ threads: '2', format: 'json' });
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { ok: boolean; threads: number; tenants: Array<{ checkedBy: string }> };
+    expect(report).toMatchObject({ ok: true, threads: 0 });
+    expect(report.tenants.map((t) => t.checkedBy)).toEqual(['ranges', 'ranges']);
+    await expect(run({ threads: 'many' })).rejects.toThrow("--threads 'many' must be a whole number from 0 to 16");
+    await expect(run({ threads: '-1' })).rejects.toThrow(CliError);
+  });
+
   it('exits 1 and names the kind when an event was changed, through the real command line', async () => {
     const db = await createDataSource({ sqlitePath: join(dataDir, 'audit.sqlite') }).initialize();
     await db.query("UPDATE audit_events SET user_name = 'mallory' WHERE tenant = 'acme' AND seq = 2");

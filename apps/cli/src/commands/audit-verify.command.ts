@@ -1,4 +1,4 @@
-// `atom-gov audit verify [--tenant T] [--public-key FILE] [--checkpoints FILE] [--format text|json]`
+// `atom-gov audit verify [--tenant T] [--public-key FILE] [--checkpoints FILE] [--format text|json] [--threads N]`
 // `atom-gov audit verify --export-public-key FILE`: walks the tamper-evident audit chain and its signed checkpoints
 // and reports OK or each problem by kind; exits 1 when there is a problem.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ export interface AuditVerifyOptions {
   checkpoints?: string;
   exportPublicKey?: string;
   format?: string;
+  threads?: string;
 }
 
 export interface VerifyOutput {
@@ -24,6 +25,7 @@ export interface VerifyOutput {
 }
 
 const FORMATS = ['text', 'json'] as const;
+const MAX_THREADS = 16;
 
 /** Runs the verification (or the key export); resolves with the exit code (0 OK, 1 problems). */
 export async function auditVerifyCommand(
@@ -36,6 +38,10 @@ export async function auditVerifyCommand(
     throw new CliError(`--format '${format}' is not one of: ${FORMATS.join(', ')}`, 2);
   }
   if (opts.tenant !== undefined && opts.tenant.trim() === '') throw new CliError('--tenant needs a value', 2);
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS)) {
+    throw new CliError(`--threads '${opts.threads}' must be a whole number from 0 to ${MAX_THREADS}`, 2);
+  }
   const config = await load(opts, env);
   const audit = await import('@atom-gov/audit');
 
@@ -60,6 +66,7 @@ export async function auditVerifyCommand(
     report = await store.verify({
       ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
       ...(publicKey ? { publicKey } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       extraCheckpoints,
     });
   } finally {
@@ -177,6 +184,10 @@ export function register(program: Command): void {
     )
     .option('--export-public-key <file>', 'write the checkpoint public key (PEM) to this file and exit')
     .option('--format <format>', `output: ${FORMATS.join(', ')} (default text)`)
+    .option(
+      '--threads <n>',
+      'verification threads for a large SQLite trail (default 0: one thread; used from 20,000 events)',
+    )
     .action(async (opts: AuditVerifyOptions, command: Command) => {
       // Options the parent `audit` also defines (--config, --tenant, ...) are parsed by it wherever they appear.
       const parentOpts = (command.parent?.opts() ?? {}) as AuditVerifyOptions;
