@@ -229,6 +229,14 @@ describe('email approvals through the real workflow and gateway', () => {
       'mallory@company.com',
     ]);
     expect(refusals.every((r) => r.outcome === 'denied' && r.intent === 'email approval link refused')).toBe(true);
+    // A verified link's refusal is in its operation's tenant; an unverifiable one in the anonymous tenant.
+    expect(refusals.filter((r) => r.operationId === op).map((r) => r.tenant)).toEqual(['acme', 'acme']);
+    expect(refusals.filter((r) => r.operationId === undefined).map((r) => r.tenant)).toEqual([
+      'default',
+      'default',
+      'default',
+    ]);
+    expect(refusals.every((r) => r.notes?.includes('channel: email'))).toBe(true);
   });
 
   it('headless Chromium opens the link and clicks Approve', async () => {

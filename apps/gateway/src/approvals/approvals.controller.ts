@@ -102,10 +102,12 @@ export class ApprovalsController {
         ? `${error.status} ${error.title}: ${error.message}`
         : `${(error as { problem?: string }).problem ?? 'error'}: ${(error as Error).message}`;
     const claims = this.trustedClaims(token);
+    // A verified link names its operation: the refusal goes into that operation's tenant (tenant-scoped audits).
+    const tenant = claims ? await this.approvals.tenantOf(claims.operationId) : undefined;
     await audit
       .append({
         time: new Date(),
-        tenant: config.gateway.anonymous.tenant,
+        tenant: tenant ?? config.gateway.anonymous.tenant,
         user: claims?.approver ?? 'unknown',
         server: 'approvals',
         method: req.method === 'GET' ? 'approvals/view' : 'approvals/decide',
@@ -114,6 +116,7 @@ export class ApprovalsController {
         outcome: 'denied',
         errorMessage: page,
         intent: 'email approval link refused',
+        notes: ['channel: email'],
         configVersion: config.version,
         durationMs: 0,
         requestBytes: 0,

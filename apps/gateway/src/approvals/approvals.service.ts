@@ -117,6 +117,14 @@ export class ApprovalsService implements OnApplicationShutdown {
     }
   }
 
+  /** The operation's tenant, for audit records of refusals (undefined when it cannot be read). */
+  async tenantOf(operationId: string): Promise<string | undefined> {
+    return this.decisions.state(operationId).then(
+      (s) => s.tenant,
+      () => undefined,
+    );
+  }
+
   checkCsrf(jti: string, nonce: string | undefined, token: string | undefined): boolean {
     return this.signer.checkCsrf(jti, nonce, token);
   }
