@@ -3,7 +3,11 @@
 // generator (this process, raw keep-alive HTTP, so client costs stay out of the figure) calls the upstream directly
 // and through the gateway, in interleaved rounds; the target's CPU per call through the gateway minus directly is
 // the gateway's share (it then serves both the downstream and the upstream side). Run after `npm run build`:
-//   node bench/mcp-overhead.bench.mjs [--calls 3000] [--rounds 3] [--sessions 1] [--cpu-prof DIR]
+//   node bench/mcp-overhead.bench.mjs [--calls 3000] [--rounds 3] [--sessions 1] [--cpu-prof DIR] [--baseline DIR]
+// --baseline DIR: a second McpGateway built from another libs/mcp (DIR/index.js, e.g. an older commit's compiled
+// src) runs in the same target process and takes part in the same interleaved rounds (A/B of a change on a busy
+// machine: both see the same load). Read it against an A/A run (the same build as baseline): on 2026-11-25 that
+// showed the baseline slot ~0.05 ms CPU/call cheaper than the first gateway with identical code.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http, { createServer } from 'node:http';
@@ -32,16 +36,27 @@ if (process.argv.includes('--target')) {
   };
   const upstream = await listen(toNodeHandler(createMcpHandler(factory)));
   const upstreamUrl = `http://127.0.0.1:${upstream.address().port}/mcp`;
-  const gateway = new McpGateway({
-    servers: [
-      { name: 'trivial', transport: 'streamable_http', url: upstreamUrl, args: [], env: {}, headers: {}, share: false },
-    ],
-  });
+  const servers = [
+    { name: 'trivial', transport: 'streamable_http', url: upstreamUrl, args: [], env: {}, headers: {}, share: false },
+  ];
+  const gateway = new McpGateway({ servers });
   const gw = await listen(
     (req, res) => void gateway.handle('trivial', req, res, { identity: { tenant: 't', user: 'u', roles: [] } }),
   );
-  process.stdout.write(`${upstreamUrl} http://127.0.0.1:${gw.address().port}/mcp/trivial\n`);
+  const b = process.argv.indexOf('--baseline');
+  let baseline;
+  let baselineUrl = '';
+  if (b > 0) {
+    const { McpGateway: Baseline } = await import(`${process.argv[b + 1]}/index.js`);
+    baseline = new Baseline({ servers });
+    const bl = await listen(
+      (req, res) => void baseline.handle('trivial', req, res, { identity: { tenant: 't', user: 'u', roles: [] } }),
+    );
+    baselineUrl = ` http://127.0.0.1:${bl.address().port}/mcp/trivial`;
+  }
+  process.stdout.write(`${upstreamUrl} http://127.0.0.1:${gw.address().port}/mcp/trivial${baselineUrl}\n`);
   process.on('SIGTERM', async () => {
+    await baseline?.close();
     await gateway.close();
     upstream.close();
     gw.close();
@@ -54,10 +69,16 @@ if (process.argv.includes('--target')) {
   // --cpu-prof DIR: the target process writes a V8 CPU profile there.
   const prof = process.argv.indexOf('--cpu-prof');
   const profArgs = prof > 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[prof + 1]] : [];
-  const target = spawn(process.execPath, [...profArgs, new URL(import.meta.url).pathname, '--target'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [directUrl, gatewayUrl] = await new Promise((resolve, reject) => {
+  const b = process.argv.indexOf('--baseline');
+  const baselineArgs = b > 0 ? ['--baseline', new URL(process.argv[b + 1], `file://${process.cwd()}/`).href] : [];
+  const target = spawn(
+    process.execPath,
+    [...profArgs, new URL(import.meta.url).pathname, '--target', ...baselineArgs],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const [directUrl, gatewayUrl, baselineUrl] = await new Promise((resolve, reject) => {
     createInterface({ input: target.stdout }).once('line', (line) => resolve(line.split(' ')));
     target.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
   });
@@ -133,11 +154,14 @@ if (process.argv.includes('--target')) {
     return { lat, wall, cpu };
   }
 
-  const runs = { direct: [], gateway: [] };
+  const runs = { direct: [], gateway: [], baseline: [] };
+  const urls = { direct: directUrl, gateway: gatewayUrl, baseline: baselineUrl };
+  const variants = baselineUrl ? ['direct', 'gateway', 'baseline'] : ['direct', 'gateway'];
   try {
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
-      for (const k of order) runs[k].push(await measure(k === 'direct' ? directUrl : gatewayUrl));
+      // Rotating order, so no variant always runs first or last in a round.
+      const order = variants.map((_, i) => variants[(i + r) % variants.length]);
+      for (const k of order) runs[k].push(await measure(urls[k]));
     }
   } finally {
     target.kill('SIGTERM');
@@ -158,8 +182,17 @@ if (process.argv.includes('--target')) {
   console.log('| path | target process CPU ms/call | p50 ms | calls/s |\n|---|---|---|---|');
   console.log(`| direct to the upstream | ${d.cpuMs.toFixed(3)} | ${d.p50.toFixed(3)} | ${d.rps.toFixed(0)} |`);
   console.log(`| through McpGateway | ${g.cpuMs.toFixed(3)} | ${g.p50.toFixed(3)} | ${g.rps.toFixed(0)} |`);
+  const bl = baselineUrl ? sum(runs.baseline) : undefined;
+  if (bl)
+    console.log(
+      `| through McpGateway (baseline build) | ${bl.cpuMs.toFixed(3)} | ${bl.p50.toFixed(3)} | ${bl.rps.toFixed(0)} |`,
+    );
   console.log(
     `gateway adds ${(g.cpuMs - d.cpuMs).toFixed(3)} ms CPU and ${(g.p50 - d.p50).toFixed(3)} ms p50 per call ` +
       `(the upstream itself costs ${d.cpuMs.toFixed(3)} ms)`,
   );
+  if (bl)
+    console.log(
+      `baseline build adds ${(bl.cpuMs - d.cpuMs).toFixed(3)} ms CPU and ${(bl.p50 - d.p50).toFixed(3)} ms p50 per call`,
+    );
 }

@@ -4,6 +4,7 @@
 // server->client requests on the request's own SSE stream) is handed to the Client as if its transport had
 // received it, so sampling, elicitation, logging and list_changed keep their SDK handling. This avoids the Client's
 // per-request costs (fetch + web streams, schema checks, a shared AbortSignal) on the hot path.
+import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { buildConnector, Pool } from 'undici';
 import {
@@ -237,9 +238,9 @@ export class HttpRawChannel implements RawChannel {
  */
 export class SocketTracker {
   /** Open sockets by local port (undici's SocketError carries the socket's local port and byte counts). */
-  private readonly byPort = new Map<number, { socket: Socket; readAtWrite: number }>();
+  private readonly byPort = new Map<number, SocketUse>();
   /** Node's own socket errors (ECONNRESET, EPIPE) carry no socket details: mapped here when they are emitted. */
-  private readonly byError = new WeakMap<object, { socket: Socket; readAtWrite: number }>();
+  private readonly byError = new WeakMap<object, SocketUse>();
 
   /** Wraps undici's connector: every socket it opens is tracked until it closes. */
   connector(): buildConnector.connector {
@@ -253,15 +254,11 @@ export class SocketTracker {
   }
 
   private track(socket: Socket): void {
-    const state = { socket, readAtWrite: -1 };
+    watchRequestWrites();
+    const state: SocketUse = { socket, readAtWrite: -1 };
+    tracked.set(socket, state);
     const port = socket.localPort;
     if (port !== undefined) this.byPort.set(port, state);
-    // Recorded on every write (undici writes a request as header + body, corked): bytes read before the request.
-    const write = socket.write;
-    socket.write = function (this: Socket, ...args: unknown[]) {
-      state.readAtWrite = socket.bytesRead;
-      return (write as (...a: unknown[]) => boolean).apply(this, args);
-    } as Socket['write'];
     // Listeners registered here run before undici's own (registered after the connect callback).
     socket.on('error', (error) => this.byError.set(error, state));
     socket.once('close', () => {
@@ -286,6 +283,31 @@ export class SocketTracker {
     const readAtClose = e.socket?.bytesRead ?? state.socket.bytesRead;
     return readAtClose === state.readAtWrite;
   }
+}
+
+interface SocketUse {
+  socket: Socket;
+  /** The socket's bytesRead when undici last wrote a request's headers on it (-1: nothing written yet). */
+  readAtWrite: number;
+}
+
+/** Sockets our pools opened (undici's diagnostics channel reports every client's request writes). */
+const tracked = new WeakMap<Socket, SocketUse>();
+let watching = false;
+
+/**
+ * undici publishes `undici:client:sendHeaders` (with the socket) just before it writes a request: the bytes read
+ * on that socket so far belong to earlier answers. A channel rather than a wrapped `socket.write`: replacing a
+ * method on the socket changes its shape and slowed every request measurably.
+ */
+function watchRequestWrites(): void {
+  if (watching) return;
+  watching = true;
+  subscribe('undici:client:sendHeaders', (message) => {
+    const socket = (message as { socket?: Socket }).socket;
+    const state = socket && tracked.get(socket);
+    if (state) state.readAtWrite = socket.bytesRead;
+  });
 }
 
 /**
