@@ -75,21 +75,33 @@ describe('retention purge of a large SQLite chain', () => {
     );
     db.close();
 
+    // The longest stall is measured as the longest gap between ticks of a 5 ms interval: monitorEventLoopDelay's
+    // histogram alone misses a loop blocked from before its first sample to after it is disabled (it reported 0 ms
+    // for the one-transaction purge that stalled 3.7 s).
+    let lastTick = performance.now();
+    let longestStallMs = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longestStallMs = Math.max(longestStallMs, now - lastTick);
+      lastTick = now;
+    }, 5);
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const started = performance.now();
     const results = await store.purge(new Date(Date.UTC(2026, 0, 1)), { batchSize: 5000 });
     const seconds = (performance.now() - started) / 1000;
+    // One more turn, so a stall at the very end is measured too.
+    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    clearInterval(ticker);
     delay.disable();
 
     expect(results.map((r) => [r.tenant, r.deleted, r.startSeq, r.batches])).toEqual([
       ['acme', 100_000, 100_001, 20],
       ['globex', 100_000, 100_001, 20],
     ]);
-    // The longest stall is one batch (5,000 deletes), not the purge: on 2 shared, loaded cores a batch took well
-    // under 0.5 s where the whole purge took several seconds in one transaction.
-    const maxMs = delay.max / 1e6;
-    expect(maxMs).toBeLessThan(Math.max(500, (seconds * 1000) / 4));
+    // The longest stall is one batch (5,000 deletes), not the purge: measured on 2 shared cores at load ~9, one
+    // batch stalled 354 ms where the same purge in one transaction stalled 3.7 s (its whole duration).
+    expect(longestStallMs).toBeLessThan(Math.max(600, (seconds * 1000) / 4));
 
     const report = await store.verify();
     expect(report.ok).toBe(true);
@@ -102,8 +114,8 @@ describe('retention purge of a large SQLite chain', () => {
     expect(mirrored).toHaveLength(40);
     expect(mirrored.map((l) => (JSON.parse(l) as { reason: string }).reason)).toEqual(Array(40).fill('retention'));
     console.log(
-      `purge of ${expired} events: ${seconds.toFixed(2)} s, event-loop delay max ${maxMs.toFixed(0)} ms, ` +
-        `p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`,
+      `purge of ${expired} events: ${seconds.toFixed(2)} s, longest event-loop stall ${longestStallMs.toFixed(0)} ms, ` +
+        `event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms`,
     );
   }, 180_000);
 });
