@@ -214,7 +214,13 @@ try {
         runs[v.key].push(await run(v.url, true, sessions, v.pid));
       }
     }
-    results.push({ sessions, on: summarise(runs.on), off: summarise(runs.off) });
+    // Per-round on/off ratios (the two runs of a round are adjacent in time): their median is robust against a
+    // load spike from other processes hitting one variant's run on a shared machine.
+    const roundRatios = runs.on
+      .map((r, i) => r.latencies.length / r.wall / (runs.off[i].latencies.length / runs.off[i].wall))
+      .sort((a, b) => a - b);
+    const median = roundRatios[Math.floor(roundRatios.length / 2)];
+    results.push({ sessions, on: summarise(runs.on), off: summarise(runs.off), roundRatios, median });
   }
 } finally {
   await Promise.all(
@@ -246,6 +252,10 @@ for (const { sessions, on, off } of results) {
     `| ${sessions} | ${f(off.rps, 0)} | ${f(on.rps, 0)} | ${f(on.rps / off.rps)} | ${f(off.p50)}/${f(off.p99)} | ${f(on.p50)}/${f(on.p99)} | ${f(off.cpuMsPerCall, 3)} / ${f(on.cpuMsPerCall, 3)} |`,
   );
 }
+for (const { sessions, roundRatios, median } of results)
+  console.log(
+    `\n${sessions} sessions: per-round on/off ratios ${roundRatios.map((r) => f(r)).join(', ')} (median ${f(median)})`,
+  );
 console.log('\nTargets:');
 for (const { sessions, on, off } of results) {
   const ratio = on.rps / off.rps;
