@@ -3,7 +3,7 @@
 // approval (decide update) to the waiting gateway learning it may call ("click to call").
 //   npm run bench -- governed        (or, after `npm run build` and the swc step of scripts/bench.sh:
 //   node bench/dist/bench/governed.bench.js [--seconds 5] [--concurrency 32])
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -61,7 +61,8 @@ const worker = await Worker.create({
 });
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });
-const gc = new GovernanceClient({ client: new Client({ connection, namespace: server.namespace }), taskQueue });
+const client = new Client({ connection, namespace: server.namespace });
+const gc = new GovernanceClient({ client, taskQueue });
 
 let n = 0;
 function quotaOnly(): GovernedOperationInput {
@@ -95,27 +96,87 @@ function quotaOnly(): GovernedOperationInput {
   };
 }
 
-async function governedCall(): Promise<{ decisionMs: number; totalMs: number }> {
+interface CallTiming {
+  operationId: string;
+  /** Wall-clock ms (comparable with the server's event times on this machine; 1 ms resolution). */
+  startedAt: number;
+  decidedAt: number;
+  decisionMs: number;
+  totalMs: number;
+}
+
+async function governedCall(): Promise<CallTiming> {
+  const input = quotaOnly();
+  // Date.now(), not timeOrigin + performance.now(): the monotonic clock drifts from the wall clock the server stamps.
+  const startedAt = Date.now();
   const t0 = performance.now();
   // What the gateway's runGovernedCall does: start/attach until pending or decided, then the outcome as a signal.
-  const state = await gc.startOrAttach(quotaOnly(), { untilPending: true, maxWaitMs: 5000 });
+  const state = await gc.startOrAttach(input, { untilPending: true, maxWaitMs: 5000 });
   const decisionMs = performance.now() - t0;
   if (state.decision !== 'allow') throw new Error(`unexpected decision ${state.decision}: ${state.message}`);
   await gc.signalOutcome(state.operationId, { status: 'succeeded', usage: { api_calls: 1 } });
-  return { decisionMs, totalMs: performance.now() - t0 };
+  return {
+    operationId: input.operationId,
+    startedAt,
+    decidedAt: startedAt + Math.round(decisionMs),
+    decisionMs,
+    totalMs: performance.now() - t0,
+  };
+}
+
+/** Where a sequential call's time goes, from the server's history event times and the client's clock. */
+async function hops(calls: CallTiming[]): Promise<string[]> {
+  const at: Record<string, number[]> = {};
+  const add = (k: string, v: number | undefined): void => {
+    if (v !== undefined && Number.isFinite(v)) (at[k] ??= []).push(v);
+  };
+  for (const c of calls) {
+    await gc.result(c.operationId);
+    const { events } = await client.workflow.getHandle(c.operationId).fetchHistory();
+    const times = (attr: string): number[] =>
+      (events ?? [])
+        .filter((e) => (e as Record<string, unknown>)[attr] != null)
+        .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6));
+    const started = times('workflowExecutionStartedEventAttributes')[0];
+    const [wft1Started, wft2Started] = times('workflowTaskStartedEventAttributes');
+    const wft1Done = times('workflowTaskCompletedEventAttributes')[0];
+    const signalled = times('workflowExecutionSignaledEventAttributes')[0];
+    const closed = times('workflowExecutionCompletedEventAttributes')[0];
+    add('client -> workflow started (update-with-start RPC)', started! - c.startedAt);
+    add('started -> first workflow task picked up (matching)', wft1Started! - started!);
+    add('first workflow task in the worker (reserve + decide)', wft1Done! - wft1Started!);
+    add('task completed -> client has the decision', c.decidedAt - wft1Done!);
+    add('outcome signal -> next task picked up', wft2Started! - signalled!);
+    add('outcome signal -> closed (commit + audit)', closed! - signalled!);
+    add('history events per operation', events?.length ?? 0);
+  }
+  return Object.entries(at).map(([k, v]) => `  ${k.padEnd(54)} p50 ${pct(v, 50).toFixed(1)}`);
+}
+
+/** CPU ms (user + system) of a process so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+  } catch {
+    return undefined;
+  }
 }
 
 try {
   for (let i = 0; i < 30; i += 1) await governedCall(); // warm-up: bundle loaded, caches hot
 
-  const seq: Array<{ decisionMs: number; totalMs: number }> = [];
+  const seq: CallTiming[] = [];
   for (let i = 0; i < 200; i += 1) seq.push(await governedCall());
   console.log('Quota-only governed call, sequential (start/attach -> allow; then the outcome signal):');
   console.log(`  added before forwarding (decision): ${fmt(seq.map((x) => x.decisionMs))}`);
   console.log(`  including the outcome report:       ${fmt(seq.map((x) => x.totalMs))}`);
+  console.log('  where it goes (last 50 calls; server event times, ms):');
+  for (const line of await hops(seq.slice(-50))) console.log(line);
 
   let done = 0;
   const lat: number[] = [];
+  const cpu0 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -131,6 +192,11 @@ try {
   console.log(`Sustained, ${concurrency} concurrent callers for ${seconds} s:`);
   console.log(`  ${(done / elapsed).toFixed(0)} governed operations/s (each: start, reserve, allow, outcome, commit)`);
   console.log(`  decision latency under load: ${fmt(lat)}`);
+  const cpu1 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
+  if (cpu0.self !== undefined && cpu1.self !== undefined && cpu0.server !== undefined && cpu1.server !== undefined)
+    console.log(
+      `  CPU per operation: dev server ${((cpu1.server - cpu0.server) / done).toFixed(1)} ms, this process (client + worker + stores) ${((cpu1.self - cpu0.self) / done).toFixed(1)} ms`,
+    );
 
   const click: number[] = [];
   for (let i = 0; i < 40; i += 1) {
