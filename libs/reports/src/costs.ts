@@ -1,11 +1,11 @@
 // Chargeback: prices every executed call of a period with the `costs:` model and sums per tenant, server and tool.
 import type { AuditEvent } from '@atom-gov/audit';
 import type { CostModel, CostRates } from '@atom-gov/config';
-import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
 import { isExecuted, reportedUnitsOf } from './event-facts.js';
 import { describePeriod, type ReportPeriod } from './period.js';
 import { ReportError } from './report-error.js';
+import { plainTable, renderPlainTable } from './plain-table.js';
 
 export interface CostLine {
   tenant: string;
@@ -203,46 +203,16 @@ export function renderCosts(report: CostReport, format: CostFormat): string {
   }
 }
 
-const PLAIN = {
-  chars: {
-    top: '',
-    'top-mid': '',
-    'top-left': '',
-    'top-right': '',
-    bottom: '',
-    'bottom-mid': '',
-    'bottom-left': '',
-    'bottom-right': '',
-    left: '',
-    'left-mid': '',
-    mid: '',
-    'mid-mid': '',
-    right: '',
-    'right-mid': '',
-    middle: '  ',
-  },
-  style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-};
-
-function trimmed(table: Table.Table): string {
-  return table
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .join('\n');
-}
-
 function renderTable(r: CostReport): string {
   const scope = [r.filter.server && `server ${r.filter.server}`, r.filter.tenant && `tenant ${r.filter.tenant}`]
     .filter(Boolean)
     .join(', ');
   const head = `Costs for ${r.period.text} (${r.period.label})${scope ? `, ${scope}` : ''}, in ${r.currency}\n\n`;
   if (r.lines.length === 0 && r.tenants.length === 0) return `${head}No executed calls in this period.\n`;
-  const lines = new Table({
-    head: ['TENANT', 'SERVER', 'TOOL', 'CALLS', 'SECONDS', 'KB', 'UNITS', 'COST'],
-    colAligns: ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
-    ...PLAIN,
-  });
+  const lines = plainTable(
+    ['TENANT', 'SERVER', 'TOOL', 'CALLS', 'SECONDS', 'KB', 'UNITS', 'COST'],
+    ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'],
+  );
   for (const l of r.lines) {
     lines.push([
       l.tenant,
@@ -255,11 +225,10 @@ function renderTable(r: CostReport): string {
       l.total.toFixed(4),
     ]);
   }
-  const tenants = new Table({
-    head: ['TENANT', 'CALLS', 'COST', 'BUDGET', 'USED', 'STATUS'],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'left'],
-    ...PLAIN,
-  });
+  const tenants = plainTable(
+    ['TENANT', 'CALLS', 'COST', 'BUDGET', 'USED', 'STATUS'],
+    ['left', 'right', 'right', 'right', 'right', 'left'],
+  );
   for (const t of r.tenants) {
     tenants.push([
       t.tenant,
@@ -271,7 +240,7 @@ function renderTable(r: CostReport): string {
     ]);
   }
   return (
-    `${head}${r.lines.length > 0 ? `${trimmed(lines)}\n\n` : ''}${trimmed(tenants)}\n\n` +
+    `${head}${r.lines.length > 0 ? `${renderPlainTable(lines)}\n\n` : ''}${renderPlainTable(tenants)}\n\n` +
     `Total: ${formatMoney(r.total, r.currency)} for ${r.calls} call${r.calls === 1 ? '' : 's'}\n`
   );
 }

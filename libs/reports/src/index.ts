@@ -47,5 +47,6 @@ export {
   piiFindingsOf,
   reportedUnitsOf,
 } from './event-facts.js';
+export { plainTable, renderPlainTable } from './plain-table.js';
 export { describePeriod, parsePeriod, type ReportPeriod } from './period.js';
 export { ReportError } from './report-error.js';

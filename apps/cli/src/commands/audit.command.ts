@@ -5,8 +5,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditDecision, AuditEvent, AuditOutcome, AuditQuery, AuditStore } from '@atom-gov/audit';
 import { type AtomGovConfig, ConfigError, formatIssues, loadConfig, parseDuration } from '@atom-gov/config';
-import { EXPORT_COLUMNS } from '@atom-gov/reports';
-import Table from 'cli-table3';
+import { EXPORT_COLUMNS, plainTable, renderPlainTable } from '@atom-gov/reports';
 import type { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { openAuditForConfig } from '../audit-access.js';
@@ -182,27 +181,18 @@ function csvCell(value: AuditEvent[keyof AuditEvent]): string | number {
 
 function formatTable(events: readonly AuditEvent[]): string {
   if (events.length === 0) return 'No audit events match.\n';
-  const table = new Table({
-    head: ['TIME (UTC)', 'TENANT', 'USER', 'SERVER', 'METHOD', 'TARGET', 'DECISION', 'OUTCOME', 'MS', 'POLICY'],
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: '',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '  ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-  });
+  const table = plainTable([
+    'TIME (UTC)',
+    'TENANT',
+    'USER',
+    'SERVER',
+    'METHOD',
+    'TARGET',
+    'DECISION',
+    'OUTCOME',
+    'MS',
+    'POLICY',
+  ]);
   for (const e of events) {
     table.push([
       e.time.toISOString().replace('T', ' ').slice(0, 19),
@@ -217,12 +207,7 @@ function formatTable(events: readonly AuditEvent[]): string {
       cell(e.policy),
     ]);
   }
-  // cli-table3 pads the last column too; trailing blanks only get in the way of copy and grep.
-  const body = table
-    .toString()
-    .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n');
+  const body = renderPlainTable(table);
   return `${body}\n${events.length} event${events.length === 1 ? '' : 's'}, newest first\n`;
 }
 
