@@ -17,8 +17,11 @@ import {
   decideUpdate,
   GovernanceErrorType,
   opaqueUserRef,
+  quotaRefusalMessage,
+  quotaReservationId,
   reportOutcomeSignal,
   reportOutcomeUpdate,
+  reportReservationSignal,
   searchAttributeKeys,
   stateQuery,
   type DecideInput,
@@ -31,6 +34,8 @@ import {
   type OperationState,
   type OperationStatus,
   type QuotaParams,
+  type ReservationReport,
+  type ReserveQuotaResult,
   type Vote,
 } from '@atom-gov/contracts';
 import {
@@ -129,6 +134,8 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   // records and reservations need keys of their own, or the idempotent stores would take them for the old run's
   // (records dropped as duplicates, and a hard quota granted again from the old, already committed reservation).
   const runKey = `${input.operationId}:${workflowInfo().firstExecutionRunId}`;
+  const reservationIdOf = (i: number, quota: QuotaParams): string =>
+    quotaReservationId(input.operationId, workflowInfo().firstExecutionRunId, i, quota);
   const held: OperationAuditRecord[] = [];
   const record = (
     key: string,
@@ -193,6 +200,32 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
 
   // --- handlers first: an update may arrive in the same task as the start (update-with-start) ---
   setHandler(stateQuery, snapshot);
+
+  // Eager (quota-only) operations: the gateway reserved and reports here. Set before the outcome signal's handler:
+  // signals that arrived before the first workflow task (worker down) are dispatched in handler registration
+  // order, and an outcome is only accepted after the decision this report makes.
+  // Only without an approval: an approval's quota is reserved here, before anyone is asked.
+  const eager = input.eagerReservation === true && !approval;
+  let reservationReported = false;
+  setHandler(reportReservationSignal, (report: ReservationReport) => {
+    const quotas = input.quotas ?? [];
+    const results = (report as Partial<ReservationReport> | null)?.reservations;
+    if (!eager || reservationReported || decided() || state.closed) {
+      log.warn('reservation report ignored: not expected now', { operationId: input.operationId });
+      return;
+    }
+    if (
+      !Array.isArray(results) ||
+      results.length !== quotas.length ||
+      results.some((r, i) => typeof r !== 'object' || r === null || r.reservationId !== reservationIdOf(i, quotas[i]!))
+    ) {
+      log.warn('reservation report ignored: malformed', { operationId: input.operationId });
+      return;
+    }
+    reservationReported = true;
+    applyReservations(quotas.map((quota, i) => ({ quota, r: results[i]! })));
+    if (!decided()) decide('allow', 'not_required', 'within quota; no approval required');
+  });
 
   setHandler(
     decideUpdate,
@@ -338,43 +371,59 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     { key: searchAttributeKeys.policy, value: input.policy },
   ].filter(({ key, value }) => workflowInfo().typedSearchAttributes.get(key) !== value);
   if (identityAttributes.length > 0) upsertSearchAttributes(identityAttributes);
-  publish('reserving');
+  // An eager operation's report may have been handled already (signals buffered before the first task).
+  if (!decided()) publish('reserving');
   inBackground(
     record('requested', 'requested', { decision: 'governed', outcome: 'ok', intent: `governed by ${input.policy}` }),
   );
 
+  const expire = async (message: string): Promise<void> => {
+    flushAudit();
+    await releaseAll();
+    state.message = message;
+    publish('expired');
+    inBackground(
+      record('expired', 'expired', {
+        decision: state.decision === 'allow' ? 'allow' : 'governed',
+        outcome: 'timeout',
+        intent: state.message ?? '',
+      }),
+    );
+  };
+  const NOT_CALLED_IN_TIME = 'allowed, but the call was not made in time; reservation released';
+
   try {
-    await reserveQuotas(input.quotas ?? []);
-    if (!decided()) {
-      if (!approval) decide('allow', 'not_required', 'within quota; no approval required');
-      else await collectApprovals();
-    }
-    if (state.decision === 'allow') {
-      const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
-      const reported = await condition(() => outcome !== undefined, timeoutMs);
-      if (!reported) {
-        flushAudit();
-        await releaseAll();
-        state.message = 'allowed, but the call was not made in time; reservation released';
-        publish('expired');
-        inBackground(
-          record('expired', 'expired', { decision: 'allow', outcome: 'timeout', intent: state.message ?? '' }),
+    const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
+    if (eager) {
+      // The gateway reserves these ids itself: their compensation is registered before its report is awaited, so
+      // a gateway that dies after reserving leaves nothing held past the timeout (release of an id never
+      // reserved tombstones it, so a late reserve cannot take it either). One wait, one timer: the report (allow or
+      // deny) and, when allowed, the outcome.
+      (input.quotas ?? []).forEach((quota, i) => {
+        const reservationId = reservationIdOf(i, quota);
+        compensations.push(() => store.releaseQuota({ reservationId }));
+      });
+      const ended = await condition(
+        () => state.decision === 'deny' || (state.decision === 'allow' && outcome !== undefined),
+        timeoutMs,
+      );
+      if (!ended)
+        await expire(
+          decided() ? NOT_CALLED_IN_TIME : 'no quota reservation reported by the gateway in time; reservation released',
         );
-      } else {
-        await settle(outcome as OperationOutcome);
-      }
+      else if (state.decision === 'allow') await settle(outcome as OperationOutcome);
+      else await closeDenied();
     } else {
-      flushAudit();
-      await releaseAll();
-      if (state.decisionReason === 'cancelled') publish('cancelled');
-      else if (input.approvalMode === 'defer' && !decisionDelivered) {
-        // A deferred caller learns the decision by repeating the call: stay open (reservation already released) so
-        // that call attaches here and hears who denied it, instead of starting a fresh request for approval.
-        await condition(
-          () => decisionDelivered,
-          input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode],
-        );
+      await reserveQuotas(input.quotas ?? []);
+      if (!decided()) {
+        if (!approval) decide('allow', 'not_required', 'within quota; no approval required');
+        else await collectApprovals();
       }
+      if (state.decision === 'allow') {
+        const reported = await condition(() => outcome !== undefined, timeoutMs);
+        if (!reported) await expire(NOT_CALLED_IN_TIME);
+        else await settle(outcome as OperationOutcome);
+      } else await closeDenied();
     }
   } catch (error) {
     if (!isCancellation(error)) throw error;
@@ -403,12 +452,26 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   await condition(allHandlersFinished);
   return snapshot();
 
+  async function closeDenied(): Promise<void> {
+    flushAudit();
+    await releaseAll();
+    if (state.decisionReason === 'cancelled') publish('cancelled');
+    else if (input.approvalMode === 'defer' && !decisionDelivered) {
+      // A deferred caller learns the decision by repeating the call: stay open (reservation already released) so
+      // that call attaches here and hears who denied it, instead of starting a fresh request for approval.
+      await condition(
+        () => decisionDelivered,
+        input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode],
+      );
+    }
+  }
+
   async function reserveQuotas(quotas: readonly QuotaParams[]): Promise<void> {
     if (quotas.length === 0) return;
     const at = input.requestedAt;
     const results = await Promise.all(
       quotas.map(async (quota, i) => {
-        const reservationId = `${runKey}:q${i}:${quota.rule}:${quota.resource}`;
+        const reservationId = reservationIdOf(i, quota);
         compensations.push(() => store.releaseQuota({ reservationId }));
         const r = await store.reserveQuota({
           reservationId,
@@ -417,27 +480,39 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
           quota,
           at,
         });
-        state.quotas.push({
-          rule: quota.rule,
-          resource: quota.resource,
-          reservationId,
-          status: r.granted ? 'reserved' : 'refused',
-          reserved: r.reserved,
-          used: r.used,
-          limit: r.limit,
-          overLimit: r.overLimit,
-        });
-        if (r.alert) {
-          for (const t of quota.notify ?? []) inBackground(notify('quota_alert', t, r.periodStart));
-        }
+        recordReservation(quota, r);
         return { quota, r };
       }),
     );
+    decideOnRefusals(results);
+  }
+
+  /** Reservations made by the gateway (eager): recorded, alerted and decided on as if reserved here. */
+  function applyReservations(results: Array<{ quota: QuotaParams; r: ReserveQuotaResult }>): void {
+    for (const { quota, r } of results) recordReservation(quota, r);
+    decideOnRefusals(results);
+  }
+
+  function recordReservation(quota: QuotaParams, r: ReserveQuotaResult): void {
+    state.quotas.push({
+      rule: quota.rule,
+      resource: quota.resource,
+      reservationId: r.reservationId,
+      status: r.granted ? 'reserved' : 'refused',
+      reserved: r.reserved,
+      used: r.used,
+      limit: r.limit,
+      overLimit: r.overLimit,
+    });
+    if (r.alert) {
+      for (const t of quota.notify ?? []) inBackground(notify('quota_alert', t, r.periodStart));
+    }
+  }
+
+  function decideOnRefusals(results: Array<{ quota: QuotaParams; r: ReserveQuotaResult }>): void {
     const refused = results.filter(({ r }) => !r.granted);
     if (refused.length > 0) {
-      const msg = refused
-        .map(({ quota, r }) => `quota ${quota.resource} of ${quota.rule} exceeded (${r.used}/${r.limit})`)
-        .join('; ');
+      const msg = quotaRefusalMessage(refused.map(({ quota, r }) => ({ quota, result: r })));
       inBackground(record('quota_refused', 'quota_refused', { decision: 'deny', outcome: 'denied', intent: msg }));
       decide('deny', 'quota_exceeded', msg);
     }

@@ -1,10 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
 import { type AuditEventInput, type AuditStore, type QuotaStore } from '@atom-gov/audit';
 import {
+  quotaCounterKey,
+  reserveInQuotaStore,
   type GovernedOperationActivities,
   type NotificationRequest,
   type OperationAuditRecord,
-  type QuotaParams,
 } from '@atom-gov/contracts';
 import { type NotifierRegistry } from './notifier-registry.js';
 
@@ -17,10 +18,8 @@ export interface GovernedOperationDeps {
   notifiers: Pick<NotifierRegistry, 'send'>;
 }
 
-/** The counter a quota reserves against: tenant-scoped, per scope key, rule and resource. */
-export function quotaCounterKey(tenant: string, quota: QuotaParams): string {
-  return [tenant, `${quota.per}:${quota.scopeKey}`, quota.rule, quota.resource].join('|');
-}
+// Shared with the gateway's eager reservation (@atom-gov/contracts); re-exported for existing importers.
+export { quotaCounterKey };
 
 /** The same idempotency key always gives the same audit event id, so a retried activity stores one event. */
 export function auditEventId(key: string): string {
@@ -29,19 +28,9 @@ export function auditEventId(key: string): string {
 
 export function createGovernedOperationActivities(deps: GovernedOperationDeps): GovernedOperationActivities {
   return {
-    async reserveQuota({ reservationId, tenant, quota, at }) {
-      const r = await deps.quotas.reserve({
-        reservationId,
-        tenant,
-        counterKey: quotaCounterKey(tenant, quota),
-        limit: quota.limit,
-        ...(quota.periodMs !== undefined ? { periodMs: quota.periodMs } : {}),
-        amount: quota.reserve,
-        enforcement: quota.enforcement,
-        ...(quota.alertThreshold !== undefined ? { alertThreshold: quota.alertThreshold } : {}),
-        at: new Date(at),
-      });
-      return { ...r, reservationId, periodStart: r.periodStart.toISOString() };
+    async reserveQuota(input) {
+      // The same request the gateway makes for an eager (quota-only) operation: same ids, same counters.
+      return reserveInQuotaStore(deps.quotas, input);
     },
     async commitQuota({ reservationId, used }) {
       await deps.quotas.commit(reservationId, used);

@@ -132,6 +132,13 @@ export interface GovernedOperationInput {
   /** How long an allowed operation waits for the gateway's outcome report before it releases the quota.
    * Default 10 min (wait) / 24 h (defer: the repeated call must arrive within it). */
   outcomeTimeoutMs?: number;
+  /**
+   * Quota-only calls: the gateway reserves in the shared quota store itself (ids from `quotaReservationId` with
+   * this run's first run id) and reports the results with `reportReservationSignal`, so its decision waits for no
+   * worker. The workflow does not reserve; it records the reported results, audits, commits or releases as usual,
+   * and releases every derived id when no report (or no outcome) arrives within `outcomeTimeoutMs`.
+   */
+  eagerReservation?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -299,6 +306,17 @@ export const reportOutcomeUpdate = defineUpdate<OperationState, [OperationOutcom
  */
 export const reportOutcomeSignal = defineSignal<[OperationOutcome]>('reportOutcome');
 
+/** What the gateway reserved for an `eagerReservation` operation: one result per input quota, in input order. */
+export interface ReservationReport {
+  reservations: ReserveQuotaResult[];
+}
+
+/**
+ * The gateway's reservation results (eager, quota-only operations): the workflow decides from them (a hard refusal
+ * denies, otherwise allow) without reserving itself. Ignored (logged) when malformed, repeated, or not eager.
+ */
+export const reportReservationSignal = defineSignal<[ReservationReport]>('reportReservation');
+
 /** The operation's state for pages, Slack messages, the CLI and progress notifications. */
 export const stateQuery = defineQuery<OperationState>('state');
 
@@ -378,6 +396,83 @@ export interface NotificationResult {
   /** Channel-specific handle (Slack ts, SMTP message id) so later messages can update in place. */
   ref?: string;
   detail?: string;
+}
+
+/**
+ * Reservation id of the operation's `index`-th quota in one run: the workflow and the gateway (eager reservation)
+ * derive the same id, so either side's reserve or release of it is idempotent against the other's. Run-scoped: the
+ * same call repeated after its operation closed starts a new run and must not hit the old, committed reservation.
+ */
+export function quotaReservationId(
+  operationId: string,
+  firstExecutionRunId: string,
+  index: number,
+  quota: Pick<QuotaParams, 'rule' | 'resource'>,
+): string {
+  return `${operationId}:${firstExecutionRunId}:q${index}:${quota.rule}:${quota.resource}`;
+}
+
+/** The counter a quota reserves against: tenant-scoped, per scope key, rule and resource. */
+export function quotaCounterKey(tenant: string, quota: QuotaParams): string {
+  return [tenant, `${quota.per}:${quota.scopeKey}`, quota.rule, quota.resource].join('|');
+}
+
+/** A quota store's reserve request (shape of @atom-gov/audit `QuotaReserveRequest`, kept structural here). */
+export interface QuotaStoreReserveRequest {
+  reservationId: string;
+  tenant: string;
+  counterKey: string;
+  limit: number;
+  periodMs?: number;
+  amount: number;
+  enforcement: 'hard' | 'soft' | 'warn';
+  alertThreshold?: number;
+  at: Date;
+}
+
+/** A quota store's reserve answer (shape of @atom-gov/audit `QuotaReserveResult`). */
+export interface QuotaStoreReserveResult {
+  granted: boolean;
+  reserved: number;
+  used: number;
+  limit: number;
+  overLimit: boolean;
+  alert: boolean;
+  periodStart: Date;
+}
+
+/**
+ * One reservation against the shared quota store, exactly as the worker's `reserveQuota` activity does it and as
+ * the gateway does it for eager (quota-only) operations: same counter key, same request, same result shape.
+ */
+export async function reserveInQuotaStore(
+  store: { reserve(request: QuotaStoreReserveRequest): Promise<QuotaStoreReserveResult> },
+  { reservationId, tenant, quota, at }: ReserveQuotaInput,
+): Promise<ReserveQuotaResult> {
+  const r = await store.reserve({
+    reservationId,
+    tenant,
+    counterKey: quotaCounterKey(tenant, quota),
+    limit: quota.limit,
+    ...(quota.periodMs !== undefined ? { periodMs: quota.periodMs } : {}),
+    amount: quota.reserve,
+    enforcement: quota.enforcement,
+    ...(quota.alertThreshold !== undefined ? { alertThreshold: quota.alertThreshold } : {}),
+    at: new Date(at),
+  });
+  return { ...r, reservationId, periodStart: r.periodStart.toISOString() };
+}
+
+/** The denial text of refused reservations: the workflow's decision message and the gateway's answer say the same. */
+export function quotaRefusalMessage(
+  refused: ReadonlyArray<{
+    quota: Pick<QuotaParams, 'rule' | 'resource'>;
+    result: Pick<ReserveQuotaResult, 'used' | 'limit'>;
+  }>,
+): string {
+  return refused
+    .map(({ quota, result }) => `quota ${quota.resource} of ${quota.rule} exceeded (${result.used}/${result.limit})`)
+    .join('; ');
 }
 
 /** Activities the governed-operation workflow calls (the worker implements them over injected stores). */

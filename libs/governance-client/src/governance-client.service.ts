@@ -18,12 +18,14 @@ import {
   opaqueUserRef,
   reportOutcomeSignal,
   reportOutcomeUpdate,
+  reportReservationSignal,
   searchAttributeKeys,
   stateQuery,
   type DecideInput,
   type GovernedOperationInput,
   type OperationOutcome,
   type OperationState,
+  type ReservationReport,
 } from '@atom-gov/contracts';
 
 /** Stable codes of what can go wrong, for the edges to translate (CLI exit codes, HTTP statuses, Slack text). */
@@ -183,30 +185,7 @@ export class GovernanceClient {
     input: GovernedOperationInput,
     opts: { maxWaitMs?: number; untilPending?: boolean } = {},
   ): Promise<OperationState> {
-    const start = new WithStartWorkflowOperation(GOVERNED_OPERATION_WORKFLOW, {
-      workflowId: input.operationId,
-      taskQueue: this.taskQueue,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      // Set at start so the operation is findable before its first workflow task runs; the workflow upserts them too.
-      typedSearchAttributes: [
-        { key: searchAttributeKeys.tenant, value: input.tenant },
-        { key: searchAttributeKeys.server, value: input.server },
-        { key: searchAttributeKeys.tool, value: input.tool },
-        { key: searchAttributeKeys.requester, value: opaqueUserRef(input.tenant, input.requester) },
-        { key: searchAttributeKeys.policy, value: input.policy },
-        { key: searchAttributeKeys.status, value: 'reserving' },
-      ],
-      staticSummary: `${input.tool} on ${input.server} (tenant ${input.tenant}, policy ${input.policy})`,
-      staticDetails: [
-        `Governed call of \`${input.tool}\` on \`${input.server}\``,
-        `- tenant: ${input.tenant}`,
-        `- requester: ${opaqueUserRef(input.tenant, input.requester)}`,
-        `- policy: ${input.policy} (config ${input.policyVersion.slice(0, 12)})`,
-        `- arguments (redacted): ${input.redactedArgs}`,
-        `- requested at: ${input.requestedAt}`,
-      ].join('\n'),
-    });
+    const start = new WithStartWorkflowOperation(GOVERNED_OPERATION_WORKFLOW, this.startOptions(input));
     let state: OperationState;
     try {
       state = await this.client.workflow.executeUpdateWithStart(awaitDecisionUpdate, {
@@ -232,6 +211,58 @@ export class GovernanceClient {
       );
     }
     return state;
+  }
+
+  /**
+   * Starts the operation's workflow, or attaches to the running one with the same id, and returns its run id
+   * (`firstExecutionRunId`: what the workflow derives its reservation ids from). Resolves once the server has
+   * recorded the start: it waits for no worker (the eager, quota-only path). Unlike startOrAttach it cannot compare
+   * the running operation's call with this one; the id's 80-bit digest of tenant and request key is the guard.
+   */
+  async start(input: GovernedOperationInput): Promise<{ runId: string }> {
+    try {
+      const handle = await this.client.workflow.start(GOVERNED_OPERATION_WORKFLOW, this.startOptions(input));
+      return { runId: handle.firstExecutionRunId };
+    } catch (error) {
+      throw toGovernanceError(error, input.operationId);
+    }
+  }
+
+  /** The gateway's reservation results for an eager operation: durable once the server has the signal. */
+  async signalReservation(operationId: string, report: ReservationReport): Promise<void> {
+    try {
+      await this.handle(operationId).signal(reportReservationSignal, report);
+    } catch (error) {
+      throw toGovernanceError(error, operationId);
+    }
+  }
+
+  /** Start options shared by start() and startOrAttach(): same id, conflict policy, search attributes, summary. */
+  private startOptions(input: GovernedOperationInput) {
+    return {
+      workflowId: input.operationId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      // Set at start so the operation is findable before its first workflow task runs; the workflow upserts them too.
+      typedSearchAttributes: [
+        { key: searchAttributeKeys.tenant, value: input.tenant },
+        { key: searchAttributeKeys.server, value: input.server },
+        { key: searchAttributeKeys.tool, value: input.tool },
+        { key: searchAttributeKeys.requester, value: opaqueUserRef(input.tenant, input.requester) },
+        { key: searchAttributeKeys.policy, value: input.policy },
+        { key: searchAttributeKeys.status, value: 'reserving' },
+      ],
+      staticSummary: `${input.tool} on ${input.server} (tenant ${input.tenant}, policy ${input.policy})`,
+      staticDetails: [
+        `Governed call of \`${input.tool}\` on \`${input.server}\``,
+        `- tenant: ${input.tenant}`,
+        `- requester: ${opaqueUserRef(input.tenant, input.requester)}`,
+        `- policy: ${input.policy} (config ${input.policyVersion.slice(0, 12)})`,
+        `- arguments (redacted): ${input.redactedArgs}`,
+        `- requested at: ${input.requestedAt}`,
+      ].join('\n'),
+    };
   }
 
   /** Waits for the decision (or `maxWaitMs`); a closed operation answers with its final state. */

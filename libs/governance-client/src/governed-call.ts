@@ -1,5 +1,16 @@
-import { type GovernedOperationInput, type OperationOutcome, type OperationState } from '@atom-gov/contracts';
-import { type GovernanceClient } from './governance-client.service.js';
+import {
+  opaqueUserRef,
+  quotaRefusalMessage,
+  quotaReservationId,
+  reserveInQuotaStore,
+  type GovernedOperationInput,
+  type OperationOutcome,
+  type OperationState,
+  type QuotaStoreReserveRequest,
+  type QuotaStoreReserveResult,
+  type ReserveQuotaResult,
+} from '@atom-gov/contracts';
+import { GovernanceError, type GovernanceClient } from './governance-client.service.js';
 
 export type CallResult = Record<string, unknown>;
 
@@ -20,6 +31,12 @@ export interface GovernedCallOptions {
   usage?: (result: CallResult, durationMs: number) => Record<string, number> | undefined;
   /** Size of the forwarded request, for the outcome report (audit). */
   requestBytes?: number;
+  /**
+   * The shared quota store (@atom-gov/audit `openQuotaStore`). With it, a call that needs no approval is decided
+   * here (eager reservation): start the workflow (which registers the release), reserve in the store, answer,
+   * and report the reservation to the workflow, instead of waiting for a worker to reserve.
+   */
+  quotaStore?: { reserve(request: QuotaStoreReserveRequest): Promise<QuotaStoreReserveResult> };
 }
 
 /**
@@ -92,6 +109,9 @@ export async function runGovernedCall(
   const cancel = async (): Promise<void> => {
     await gc.signalOutcome(input.operationId, { status: 'cancelled' }).catch(() => undefined);
   };
+  const quotas = input.quotas ?? [];
+  if (opts.quotaStore && input.approval === undefined && quotas.length > 0)
+    return runEagerCall(gc, input, opts.quotaStore, forward, opts, abort, cancel);
   let state: OperationState;
   try {
     // First answer as soon as the operation waits for approvers (a quota-only call gets its decision here).
@@ -118,12 +138,27 @@ export async function runGovernedCall(
     throw error;
   }
   if (state.decision !== 'allow') return { kind: 'denied', message: denialText(state), state };
+  return forwardAndReport(gc, input, state, forward, opts, abort);
+}
+
+/** Forwards an allowed call and reports its outcome (a signal, durable before the result leaves). */
+async function forwardAndReport(
+  gc: GovernanceClient,
+  input: GovernedOperationInput,
+  state: OperationState,
+  forward: () => Promise<CallResult>,
+  opts: GovernedCallOptions,
+  abort: Promise<never>,
+  /** Must be in Temporal before the outcome (eager: the reservation report, sent while the call runs). */
+  before?: Promise<void>,
+): Promise<GovernedCallOutcome> {
   const started = Date.now();
   let result: CallResult;
   try {
     result = await Promise.race([forward(), abort]);
   } catch (error) {
     const cancelled = opts.signal?.aborted === true;
+    await before?.catch(() => undefined);
     await gc
       .signalOutcome(input.operationId, {
         status: cancelled ? 'cancelled' : 'failed',
@@ -143,6 +178,114 @@ export async function runGovernedCall(
     ...(usage ? { usage } : {}),
   };
   // Durable in Temporal before the result leaves; the workflow commits the quota and audits after.
+  await before;
   await gc.signalOutcome(input.operationId, outcome);
   return { kind: 'forwarded', result, state: { ...state, outcome } };
+}
+
+/**
+ * Eager reservation (quota-only): no worker task on the way to the decision. The start is durable first, so the
+ * workflow's timeout releases whatever this gateway reserves if it never reports (it dies, Temporal goes away).
+ * Reservation ids are derived from the run id exactly as the workflow derives them, so a retried call attaching
+ * to the same run reserves nothing twice and hears the same answer.
+ */
+async function runEagerCall(
+  gc: GovernanceClient,
+  input: GovernedOperationInput,
+  store: NonNullable<GovernedCallOptions['quotaStore']>,
+  forward: () => Promise<CallResult>,
+  opts: GovernedCallOptions,
+  abort: Promise<never>,
+  cancel: () => Promise<void>,
+): Promise<GovernedCallOutcome> {
+  const quotas = input.quotas ?? [];
+  const eager: GovernedOperationInput = { ...input, eagerReservation: true };
+  // Not started (Temporal unreachable, or the caller left first): nothing reserved, nothing to cancel.
+  const { runId } = await Promise.race([gc.start(eager), abort]);
+  let results: ReserveQuotaResult[];
+  try {
+    results = await Promise.race([
+      Promise.all(
+        quotas.map((quota, i) =>
+          reserveInQuotaStore(store, {
+            reservationId: quotaReservationId(input.operationId, runId, i, quota),
+            tenant: input.tenant,
+            operationId: input.operationId,
+            quota,
+            at: input.requestedAt,
+          }).catch((error: unknown) => {
+            // Fail closed; the workflow releases what was reserved when the cancellation below (or its timeout) lands.
+            throw new GovernanceError(
+              'Unavailable',
+              `quota store did not answer for ${input.operationId}: ${error instanceof Error ? error.message : String(error)}`,
+              { cause: error },
+            );
+          }),
+        ),
+      ),
+      abort,
+    ]);
+  } catch (error) {
+    await cancel();
+    throw error;
+  }
+  // A refusal that is not over the limit is an id the workflow already released (tombstone): that run expired
+  // between the start and the reserve. Refuse without blaming the quota; the same call repeated starts afresh.
+  if (results.some((r) => !r.granted && !r.overLimit)) {
+    await cancel();
+    throw new GovernanceError(
+      'Unavailable',
+      `operation ${input.operationId} expired before its quota reservation; repeat the call`,
+    );
+  }
+  const report = gc.signalReservation(input.operationId, { reservations: results });
+  const state = eagerState(eager, results);
+  if (state.decision !== 'allow') {
+    // The workflow records the refusal and releases any other reservation of the call from this report.
+    await report;
+    return { kind: 'denied', message: denialText(state), state };
+  }
+  report.catch(() => undefined); // awaited by forwardAndReport before the outcome
+  return forwardAndReport(gc, input, state, forward, opts, abort, report);
+}
+
+/** The decision an eager operation's workflow takes from these results (state as the gateway knows it). */
+function eagerState(input: GovernedOperationInput, results: readonly ReserveQuotaResult[]): OperationState {
+  const quotas = input.quotas ?? [];
+  const refused = results.flatMap((r, i) => (r.granted ? [] : [{ quota: quotas[i]!, result: r }]));
+  const now = new Date().toISOString();
+  return {
+    operationId: input.operationId,
+    tenant: input.tenant,
+    server: input.server,
+    tool: input.tool,
+    requesterRef: opaqueUserRef(input.tenant, input.requester),
+    policy: input.policy,
+    policyVersion: input.policyVersion,
+    argsHash: input.argsHash,
+    redactedArgs: input.redactedArgs,
+    requestedAt: input.requestedAt,
+    status: refused.length > 0 ? 'denied' : 'approved',
+    decision: refused.length > 0 ? 'deny' : 'allow',
+    decisionReason: refused.length > 0 ? 'quota_exceeded' : 'not_required',
+    message: refused.length > 0 ? quotaRefusalMessage(refused) : 'within quota; no approval required',
+    decidedAt: now,
+    approvalRequired: false,
+    requiredApprovals: 0,
+    approvals: [],
+    rejections: [],
+    approvers: [],
+    escalated: false,
+    quotas: results.map((r, i) => ({
+      rule: quotas[i]!.rule,
+      resource: quotas[i]!.resource,
+      reservationId: r.reservationId,
+      status: r.granted ? 'reserved' : 'refused',
+      reserved: r.reserved,
+      used: r.used,
+      limit: r.limit,
+      overLimit: r.overLimit,
+    })),
+    closed: false,
+  };
 }

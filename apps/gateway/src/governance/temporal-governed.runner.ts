@@ -1,7 +1,7 @@
 // The governed path (approval / quota) on Temporal: provides GOVERNED_RUNNER for the governance interceptor.
 // One call = one governedOperation workflow with a deterministic id, so a retried call attaches to it.
-import type { AuditStore, SpoolControl } from '@atom-gov/audit';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { openQuotaStore, type AuditStore, type QuotaStore, type SpoolControl } from '@atom-gov/audit';
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy } from '@nestjs/common';
 import {
   OPERATION_META_KEY,
   opaqueUserRef,
@@ -29,7 +29,7 @@ import { type GovernedRunner } from './governance.interceptor.js';
 const MAX_SUMMARY = 500;
 
 @Injectable()
-export class TemporalGovernedRunner implements GovernedRunner {
+export class TemporalGovernedRunner implements GovernedRunner, OnModuleDestroy {
   private readonly logger = new Logger('GovernedRunner');
   private readonly gc: GovernanceClient;
 
@@ -40,6 +40,9 @@ export class TemporalGovernedRunner implements GovernedRunner {
   private healthyUntil = 0;
   /** The gateway's audit store; with a spool it reports when the database is down (governed calls then refuse). */
   private readonly audit: (AuditStore & Partial<SpoolControl>) | undefined;
+  /** Where quota-only calls are reserved without waiting for a worker (the shared store the worker uses). */
+  private readonly database: GatewayOptions['config']['database'] | undefined;
+  private quotaStore: Promise<QuotaStore> | undefined;
 
   constructor(
     @Inject(TemporalClientService) temporal: TemporalClientService,
@@ -50,6 +53,27 @@ export class TemporalGovernedRunner implements GovernedRunner {
     this.progressEveryMs = options?.governedProgressEveryMs;
     this.outcomeTimeoutMs = options?.governedOutcomeTimeoutMs;
     this.audit = options?.audit;
+    this.database = options?.config.database;
+  }
+
+  /** Opened at the first quota-only call; a failed open is retried at the next one (the call fails closed). */
+  private openQuotaStore(): Promise<QuotaStore> | undefined {
+    const database = this.database;
+    if (!database) return undefined;
+    this.quotaStore ??= openQuotaStore({
+      ...(database.url ? { databaseUrl: database.url } : {}),
+      sqlitePath: database.sqlitePath,
+    }).catch((error: unknown) => {
+      this.quotaStore = undefined;
+      throw new GovernanceError('Unavailable', `the quota store is not available: ${String(error)}`, { cause: error });
+    });
+    return this.quotaStore;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const store = await this.quotaStore?.catch(() => undefined);
+    this.quotaStore = undefined;
+    await store?.close();
   }
 
   operationId(ctx: InterceptContext, decision: PolicyDecision, params: Record<string, unknown> | undefined): string {
@@ -98,7 +122,10 @@ export class TemporalGovernedRunner implements GovernedRunner {
     let out: GovernedCallOutcome;
     try {
       await this.ensureReachable();
+      // Quota-only: the gateway reserves itself (eager) and forwards without waiting for a worker.
+      const quotaStore = input.approval === undefined ? await this.openQuotaStore() : undefined;
       out = await runGovernedCall(this.gc, input, () => forward(params), {
+        ...(quotaStore ? { quotaStore } : {}),
         signal,
         ...(this.progressEveryMs !== undefined ? { progressEveryMs: this.progressEveryMs } : {}),
         // MCP progress notifications keep a waiting caller's request alive (no-op when it sent no progressToken).

@@ -1,0 +1,297 @@
+// Eager reservation of quota-only governed calls, on the real dev server and a real SQLite quota store: the gateway's
+// client code (runGovernedCall with the quota store) starts the workflow, reserves itself and decides without a
+// worker; the workflow records the reported reservation, audits, commits or releases. Cases: decided and forwarded
+// while no worker runs (the workflow commits once one is back, alert included, and its history replays), a hard
+// refusal, a gateway that dies after reserving (released by the timeout), and a retried call that reserves once.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { openAuditStore, openQuotaStore, type AuditStore, type QuotaStore } from '@atom-gov/audit';
+import {
+  operationWorkflowId,
+  quotaCounterKey,
+  type GovernedOperationInput,
+  type NotificationRequest,
+  type NotificationResult,
+  type Notifier,
+  type QuotaParams,
+  type QuotaStoreReserveRequest,
+} from '@atom-gov/contracts';
+import { GovernanceClient, runGovernedCall, type CallResult } from '@atom-gov/governance-client';
+import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
+import { createActivities } from './create-activities.js';
+import { NotifierRegistry } from './notifier-registry.js';
+import { workflowsSource } from './workflows-source.js';
+
+/** Keeps what it was asked to send, as a channel's outbox would. */
+class RecordingNotifier implements Notifier {
+  readonly name = 'recording';
+  readonly schemes = ['mailto', 'slack'];
+  readonly sent: NotificationRequest[] = [];
+  async send(request: NotificationRequest): Promise<NotificationResult> {
+    this.sent.push(request);
+    return { delivered: true, ref: request.id };
+  }
+}
+
+const temporal = temporalTestEnv();
+const taskQueue = uniqueTaskQueue('governed-eager');
+let dir: string;
+let auditStore: AuditStore;
+let quotaStore: QuotaStore;
+const notifier = new RecordingNotifier();
+let bundle: WorkflowBundleWithSourceMap;
+let connection: Connection;
+let client: Client;
+let gc: GovernanceClient;
+let running: { worker: Worker; done: Promise<void>; nc: NativeConnection } | undefined;
+
+async function startTestWorker(): Promise<void> {
+  const nc = await NativeConnection.connect({ address: temporal.address });
+  const worker = await Worker.create({
+    connection: nc,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities({
+      identity: 'test',
+      taskQueue,
+      startedAt: new Date(),
+      governance: { audit: auditStore, quotas: quotaStore, notifiers: new NotifierRegistry([notifier]) },
+    }),
+    shutdownGraceTime: '2s',
+  });
+  running = { worker, nc, done: worker.run() };
+}
+
+async function stopTestWorker(): Promise<void> {
+  if (!running) return;
+  const { worker, done, nc } = running;
+  running = undefined;
+  worker.shutdown();
+  await done;
+  await nc.close();
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'atom-gov-eager-'));
+  auditStore = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
+  quotaStore = await openQuotaStore({ sqlitePath: join(dir, 'audit.sqlite') });
+  const source = workflowsSource();
+  bundle = await bundleWorkflowCode({
+    workflowsPath: source.workflowsPath,
+    webpackConfigHook: source.webpackConfigHook,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
+  });
+  await startTestWorker();
+  connection = await Connection.connect({ address: temporal.address });
+  client = new Client({ connection, namespace: temporal.namespace });
+  gc = new GovernanceClient({ client, taskQueue });
+}, 120_000);
+
+afterAll(async () => {
+  await stopTestWorker();
+  await connection?.close();
+  await quotaStore?.close();
+  await auditStore?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+let seq = 0;
+function quotaOnly(
+  quota: Partial<QuotaParams> = {},
+  over: Partial<GovernedOperationInput> = {},
+): GovernedOperationInput {
+  seq += 1;
+  return {
+    operationId: operationWorkflowId('acme', `${taskQueue}-${seq}`),
+    tenant: 'acme',
+    requester: 'ci@company.com',
+    roles: ['ci'],
+    server: 'perplexity_mcp',
+    tool: 'research.query',
+    argsHash: 'a'.repeat(64),
+    redactedArgs: '{"q":"..."}',
+    policy: 'monthly_quota',
+    policyVersion: 'v'.repeat(64),
+    // Each test counts against its own counter, so usage assertions are exact.
+    quotas: [
+      {
+        rule: 'monthly_quota',
+        resource: 'api_calls',
+        per: 'tenant',
+        scopeKey: `acme-${seq}`,
+        limit: 100,
+        periodMs: 30 * 86_400_000,
+        reserve: 1,
+        enforcement: 'hard',
+        ...quota,
+      },
+    ],
+    requestedAt: new Date().toISOString(),
+    approvalMode: 'wait',
+    ...over,
+  };
+}
+
+const usage = (i: GovernedOperationInput): Promise<number> => {
+  const q = i.quotas![0]!;
+  return quotaStore.usage(quotaCounterKey(i.tenant, q), new Date(i.requestedAt), q.periodMs);
+};
+
+async function auditFor(operationId: string): Promise<string[]> {
+  const events = await auditStore.query({ tenant: 'acme', operationId, limit: 1000 });
+  return events.map((e) => (e.intent ?? '').split(':')[0] ?? '').sort();
+}
+
+const ok = (text: string): CallResult => ({ content: [{ type: 'text', text }] });
+
+describe('eager reservation of quota-only governed calls (real dev server, real quota store)', () => {
+  it('decides and forwards with no worker running; the workflow commits and alerts once a worker is back, and replays', async () => {
+    await stopTestWorker();
+    const i = quotaOnly({ enforcement: 'soft', limit: 2, alertThreshold: 0.5, notify: ['slack://ops-channel'] });
+    let forwarded = 0;
+    const out = await runGovernedCall(
+      gc,
+      i,
+      async () => {
+        forwarded += 1;
+        return ok('answer');
+      },
+      { quotaStore, usage: () => ({ api_calls: 1 }) },
+    );
+    expect(out).toMatchObject({ kind: 'forwarded', result: ok('answer') });
+    expect(forwarded).toBe(1);
+    // Reserved in the shared store before forwarding, and the operation still runs: nobody has run its first task.
+    expect(await usage(i)).toBe(1);
+    expect((await client.workflow.getHandle(i.operationId).describe()).status.name).toBe('RUNNING');
+    expect(await auditFor(i.operationId)).toEqual([]);
+
+    await startTestWorker();
+    const final = await gc.result(i.operationId);
+    expect(final).toMatchObject({
+      status: 'succeeded',
+      decision: 'allow',
+      decisionReason: 'not_required',
+      quotas: [{ status: 'committed', reserved: 1, committed: 1, used: 1, limit: 2 }],
+      closed: true,
+    });
+    expect(final.quotas[0]?.reservationId).toBe(
+      `${i.operationId}:${(await client.workflow.getHandle(i.operationId).describe()).runId}:q0:monthly_quota:api_calls`,
+    );
+    expect(await usage(i)).toBe(1);
+    // The same audit records as a worker-reserved quota-only call.
+    expect(await auditFor(i.operationId)).toEqual(['decided', 'outcome', 'requested']);
+    // alert_threshold 50% crossed by this reservation: notified from the reported result, once.
+    expect(
+      notifier.sent
+        .filter((r) => r.kind === 'quota_alert' && r.state.operationId === i.operationId)
+        .map((r) => r.target),
+    ).toEqual(['slack://ops-channel']);
+
+    const history = await client.workflow.getHandle(i.operationId).fetchHistory();
+    await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, i.operationId)).resolves.toBeUndefined();
+  }, 90_000);
+
+  it('refuses over a hard quota with the usual message; the workflow records the refusal', async () => {
+    const i = quotaOnly({ limit: 0 });
+    let forwarded = 0;
+    const out = await runGovernedCall(
+      gc,
+      i,
+      async () => {
+        forwarded += 1;
+        return ok('never');
+      },
+      { quotaStore },
+    );
+    expect(forwarded).toBe(0);
+    expect(out).toMatchObject({
+      kind: 'denied',
+      message: `Denied by policy monthly_quota: quota api_calls of monthly_quota exceeded (0/0) (operation ${i.operationId})`,
+      state: { decision: 'deny', decisionReason: 'quota_exceeded' },
+    });
+    expect(await gc.result(i.operationId)).toMatchObject({
+      status: 'denied',
+      decisionReason: 'quota_exceeded',
+      message: 'quota api_calls of monthly_quota exceeded (0/0)',
+      quotas: [{ status: 'refused', overLimit: true }],
+    });
+    expect(await usage(i)).toBe(0);
+    expect(await auditFor(i.operationId)).toEqual(['decided', 'quota_refused', 'requested']);
+  }, 60_000);
+
+  it('a gateway that dies after reserving: the workflow releases the reservation at the outcome timeout', async () => {
+    const i = quotaOnly({}, { outcomeTimeoutMs: 1500 });
+    let reservedId: string | undefined;
+    let reserved!: () => void;
+    const reservedNow = new Promise<void>((resolve) => (reserved = resolve));
+    // The real store; after the reserve is durable this "gateway" never answers again (as if SIGKILLed there).
+    const dying = {
+      async reserve(r: QuotaStoreReserveRequest) {
+        await quotaStore.reserve(r);
+        reservedId = r.reservationId;
+        reserved();
+        return new Promise<never>(() => undefined);
+      },
+    };
+    void runGovernedCall(gc, i, async () => ok('never'), { quotaStore: dying });
+    await reservedNow;
+    expect(await usage(i)).toBe(1);
+
+    const final = await gc.result(i.operationId);
+    expect(final).toMatchObject({
+      status: 'expired',
+      message: 'no quota reservation reported by the gateway in time; reservation released',
+    });
+    expect(final.decision).toBeUndefined();
+    expect(await usage(i)).toBe(0);
+    expect(await quotaStore.reservation(reservedId!)).toMatchObject({ status: 'released', amount: 1 });
+    expect(await auditFor(i.operationId)).toEqual(['expired', 'requested']);
+  }, 60_000);
+
+  it('a retried call attaches to the running operation: same reservation, same decision, reserved once', async () => {
+    // Limit 1, hard: a second reservation would be refused, so the retry's allow shows the reserve was idempotent.
+    const i = quotaOnly({ limit: 1 });
+    let release!: () => void;
+    const upstream = new Promise<void>((resolve) => (release = resolve));
+    let forwardedFirst!: () => void;
+    const firstForwarded = new Promise<void>((resolve) => (forwardedFirst = resolve));
+    const first = runGovernedCall(
+      gc,
+      i,
+      async () => {
+        forwardedFirst();
+        await upstream; // the first attempt's call is still running when the caller retries
+        return ok('first');
+      },
+      { quotaStore },
+    );
+    await firstForwarded;
+    expect(await usage(i)).toBe(1);
+    const retry = await runGovernedCall(gc, i, async () => ok('retry'), { quotaStore });
+    expect(retry).toMatchObject({ kind: 'forwarded', result: ok('retry'), state: { decision: 'allow' } });
+    expect(await usage(i)).toBe(1);
+    release();
+    // The retry reported first and closed the operation; the first attempt's late report is either ignored by the
+    // still-open run or refused as closed (as for any second report), never counted.
+    const late = await first.then(
+      (r) => r.kind,
+      (e: { code?: string }) => e.code,
+    );
+    expect(['forwarded', 'OperationClosed']).toContain(late);
+
+    const final = await gc.result(i.operationId);
+    expect(final).toMatchObject({ status: 'succeeded', quotas: [{ status: 'committed', committed: 1 }] });
+    expect(final.quotas).toHaveLength(1);
+    expect(await usage(i)).toBe(1);
+    // Another call (a different operation) is refused now: the limit was reached once, not twice.
+    const other = await runGovernedCall(gc, { ...quotaOnly(), quotas: i.quotas }, async () => ok('x'), {
+      quotaStore,
+    });
+    expect(other).toMatchObject({ kind: 'denied', state: { decisionReason: 'quota_exceeded' } });
+  }, 60_000);
+});
