@@ -16,7 +16,7 @@ import {
   awaitDecisionUpdate,
   decideUpdate,
   GovernanceErrorType,
-  opaqueUserRef,
+  operationStateHeader,
   quotaRefusalMessage,
   quotaReservationId,
   reportOutcomeSignal,
@@ -80,16 +80,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   const approval = input.approval;
   const requesterId = canonicalIdentity(input.requester);
   const state: OperationState = {
-    operationId: input.operationId,
-    tenant: input.tenant,
-    server: input.server,
-    tool: input.tool,
-    requesterRef: opaqueUserRef(input.tenant, input.requester),
-    policy: input.policy,
-    policyVersion: input.policyVersion,
-    argsHash: input.argsHash,
-    redactedArgs: input.redactedArgs,
-    requestedAt: input.requestedAt,
+    ...operationStateHeader(input),
     status: 'reserving',
     approvalRequired: approval !== undefined,
     requiredApprovals: approval?.minApprovals ?? 0,

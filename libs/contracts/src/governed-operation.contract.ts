@@ -412,6 +412,36 @@ export function quotaReservationId(
   return `${operationId}:${firstExecutionRunId}:q${index}:${quota.rule}:${quota.resource}`;
 }
 
+/** The part of an operation's state fixed by its input: what the workflow and the gateway's eager path both show. */
+export function operationStateHeader(
+  input: GovernedOperationInput,
+): Pick<
+  OperationState,
+  | 'operationId'
+  | 'tenant'
+  | 'server'
+  | 'tool'
+  | 'requesterRef'
+  | 'policy'
+  | 'policyVersion'
+  | 'argsHash'
+  | 'redactedArgs'
+  | 'requestedAt'
+> {
+  return {
+    operationId: input.operationId,
+    tenant: input.tenant,
+    server: input.server,
+    tool: input.tool,
+    requesterRef: opaqueUserRef(input.tenant, input.requester),
+    policy: input.policy,
+    policyVersion: input.policyVersion,
+    argsHash: input.argsHash,
+    redactedArgs: input.redactedArgs,
+    requestedAt: input.requestedAt,
+  };
+}
+
 /** The counter a quota reserves against: tenant-scoped, per scope key, rule and resource. */
 export function quotaCounterKey(tenant: string, quota: QuotaParams): string {
   return [tenant, `${quota.per}:${quota.scopeKey}`, quota.rule, quota.resource].join('|');

@@ -22,6 +22,7 @@ export {
   OPERATION_ID_PREFIX,
   OPERATION_META_KEY,
   opaqueUserRef,
+  operationStateHeader,
   operationWorkflowId,
   reportOutcomeSignal,
   reportOutcomeUpdate,

@@ -1,5 +1,5 @@
 import {
-  opaqueUserRef,
+  operationStateHeader,
   quotaRefusalMessage,
   quotaReservationId,
   reserveInQuotaStore,
@@ -255,16 +255,7 @@ function eagerState(input: GovernedOperationInput, results: readonly ReserveQuot
   const refused = results.flatMap((r, i) => (r.granted ? [] : [{ quota: quotas[i]!, result: r }]));
   const now = new Date().toISOString();
   return {
-    operationId: input.operationId,
-    tenant: input.tenant,
-    server: input.server,
-    tool: input.tool,
-    requesterRef: opaqueUserRef(input.tenant, input.requester),
-    policy: input.policy,
-    policyVersion: input.policyVersion,
-    argsHash: input.argsHash,
-    redactedArgs: input.redactedArgs,
-    requestedAt: input.requestedAt,
+    ...operationStateHeader(input),
     status: refused.length > 0 ? 'denied' : 'approved',
     decision: refused.length > 0 ? 'deny' : 'allow',
     decisionReason: refused.length > 0 ? 'quota_exceeded' : 'not_required',
