@@ -74,6 +74,20 @@ const tailLines = 40;
  * when it exits early or does not answer in time.
  */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  // Free ports are picked before the server binds them, so another process can take one in between (seen under
+  // a parallel test run: "bind: address already in use"). Ports we picked are picked again; given ports are not.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (error) {
+      const picked = !opts.port || (!opts.headless && !opts.uiPort);
+      if (!(error instanceof DevServerError) || !/address already in use/.test(error.message) || !picked) throw error;
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(opts: DevServerOptions): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const port = opts.port || (await freePort(host));
