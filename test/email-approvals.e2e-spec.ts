@@ -9,78 +9,35 @@ import { type AuditStore, openAuditStore } from '@atom-gov/audit';
 import { type AtomGovConfig, loadConfig } from '@atom-gov/config';
 import { type RunningGateway, startGateway } from '@atom-gov/gateway';
 import { ApprovalLinkSigner, EmailNotifier } from '@atom-gov/notify';
-import { type ParsedMail, simpleParser } from 'mailparser';
 import { chromium } from 'playwright-core';
-import { SMTPServer } from 'smtp-server';
 import { type ApprovalHarness, startApprovalHarness } from './support/approval-harness.js';
+import { openApprovalPage as openPage, postApprovalForm as post } from './support/approval-page.js';
+import {
+  approvalLinkIn as linkIn,
+  type CapturedMail,
+  type SmtpCapture,
+  startSmtpCapture,
+} from './support/smtp-capture.js';
 
 const LINK_SECRET = 'link-secret-for-tests-0123456789abcdef';
 const APPROVERS = ['alice@company.com', 'bob@company.com', 'carol@company.com'];
 
 let dir: string;
-let smtp: SMTPServer;
-let smtpPort: number;
-const mails: ParsedMail[] = [];
-const mailWaiters: Array<() => void> = [];
+let smtp: SmtpCapture;
 let audit: AuditStore;
 let gateway: RunningGateway;
 let config: AtomGovConfig;
 let notifier: EmailNotifier;
 let harness: ApprovalHarness;
 
-async function mailFor(operationId: string, to: string): Promise<ParsedMail> {
-  for (;;) {
-    const found = mails.find(
-      (m) => m.headers.get('x-atom-gov-operation') === operationId && m.to && JSON.stringify(m.to).includes(to),
-    );
-    if (found) return found;
-    await new Promise<void>((resolve) => mailWaiters.push(resolve));
-  }
-}
-
-function linkIn(mail: ParsedMail): string {
-  const match = /(http:\/\/127\.0\.0\.1:\d+\/approvals\/\S+)/.exec(mail.text ?? '');
-  if (!match?.[1]) throw new Error(`no approval link in mail: ${mail.text}`);
-  return match[1];
-}
-
-/** GET the page like a browser: the CSRF cookie and the form's hidden token. */
-async function openPage(link: string): Promise<{ status: number; html: string; cookie?: string; csrf?: string }> {
-  const res = await fetch(link);
-  const html = await res.text();
-  const cookie = res.headers.get('set-cookie')?.split(';')[0];
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
-  return { status: res.status, html, ...(cookie ? { cookie } : {}), ...(csrf ? { csrf } : {}) };
-}
-
-async function post(link: string, form: Record<string, string>, cookie?: string) {
-  const res = await fetch(link, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-    body: new URLSearchParams(form).toString(),
-  });
-  return { status: res.status, html: await res.text() };
+/** The mail of this operation addressed to `to`. */
+function mailFor(operationId: string, to: string): Promise<CapturedMail> {
+  return smtp.waitFor((m) => m.operationId === operationId && JSON.stringify(m.parsed.to).includes(to));
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'atom-gov-email-'));
-  smtp = new SMTPServer({
-    disableReverseLookup: true,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          mails.push(mail);
-          mailWaiters.splice(0).forEach((w) => w());
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpPort = (smtp.server.address() as { port: number }).port;
+  smtp = await startSmtpCapture();
 
   writeFileSync(
     join(dir, 'config.yaml'),
@@ -90,7 +47,7 @@ beforeAll(async () => {
       '  notifications:',
       `    link_secret: ${LINK_SECRET}`,
       '    from: ATOM-GOV <gov@company.com>',
-      `    smtp: { host: 127.0.0.1, port: ${smtpPort}, secure: false }`,
+      `    smtp: { host: 127.0.0.1, port: ${smtp.port}, secure: false }`,
       '',
     ].join('\n'),
   );
@@ -115,7 +72,7 @@ afterAll(async () => {
   notifier?.close();
   await gateway?.close();
   await audit?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -3,58 +3,28 @@
 // SMTP (smtp-server), deduplicated per window so a hot loop sends one alert per target, and never failing a call
 // when a target is broken.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type ParsedMail, simpleParser } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { startFakeSlackApi, type FakeSlackApi } from './support/fake-slack-api.js';
 import { CALLERS, server, startGoverned, text, type GovernedGateway } from './support/governance-gateway.js';
+import { type SmtpCapture, startSmtpCapture } from './support/smtp-capture.js';
 
 const { alice, bob } = CALLERS;
 let slack: FakeSlackApi;
-let smtp: SMTPServer;
-let smtpPort: number;
-const mails: ParsedMail[] = [];
-let mailWaiters: Array<() => void> = [];
-
-async function waitForMail(match: (m: ParsedMail) => boolean): Promise<ParsedMail> {
-  for (;;) {
-    const found = mails.find(match);
-    if (found) return found;
-    await new Promise<void>((r) => mailWaiters.push(r));
-  }
-}
+let smtp: SmtpCapture;
 
 beforeAll(async () => {
   slack = await startFakeSlackApi({ channels: [{ id: 'C0OPS', name: 'ops-channel' }], emails: {} });
-  smtp = new SMTPServer({
-    disableReverseLookup: true,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          mails.push(mail);
-          const w = mailWaiters;
-          mailWaiters = [];
-          w.forEach((f) => f());
-          callback();
-        })
-        .catch(callback);
-    },
-  });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  smtpPort = (smtp.server.address() as { port: number }).port;
+  smtp = await startSmtpCapture();
 });
 
 afterAll(async () => {
   await slack.close();
-  await new Promise<void>((r) => smtp.close(() => r()));
+  await smtp.close();
 });
 
 function notifications(slackUrl: string): string {
   return `  notifications:
     from: ATOM-GOV <gov@company.com>
-    smtp: { host: 127.0.0.1, port: ${smtpPort}, secure: false }
+    smtp: { host: 127.0.0.1, port: ${smtp.port}, secure: false }
     slack:
       bot_token: xoxb-test
       api_url: ${slackUrl}
@@ -118,9 +88,9 @@ describe('alerts through the gateway', () => {
     expect(posted.args.channel).toBe('C0OPS');
     expect(String(posted.args.text)).toContain('perplexity_mcp echo (tenant acme)');
     expect(String(posted.args.text)).not.toContain('alice'); // labels and alerts never name the user
-    const mail = await waitForMail((m) => (m.subject ?? '').includes('Rate limit'));
+    const mail = await smtp.waitFor((m) => m.subject.includes('Rate limit'));
     expect(mail.subject).toBe('[ATOM-GOV alert] Rate limit: echo');
-    expect((mail.to as { text: string }).text).toBe('ops-team@company.com');
+    expect((mail.parsed.to as { text: string }).text).toBe('ops-team@company.com');
     expect(mail.text).toContain('Policy: research_rate_limit');
 
     // One more denied call after the first alerts arrived: still deduplicated (same window).
@@ -129,7 +99,7 @@ describe('alerts through the gateway', () => {
       (c) => c.method === 'chat.postMessage' && String(c.args.text).includes('Rate limit'),
     );
     expect(rateMessages).toHaveLength(1);
-    expect(mails.filter((m) => (m.subject ?? '').includes('Rate limit'))).toHaveLength(1);
+    expect(smtp.mails.filter((m) => m.subject.includes('Rate limit'))).toHaveLength(1);
   });
 
   it('PII in arguments alerts Slack with the kinds only, never the value', async () => {

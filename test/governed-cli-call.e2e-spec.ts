@@ -1,44 +1,32 @@
 // `atom-gov call` and the seed's CI form (`atom-gov proxy --server S -- mcp-tool ...`), spawning the BUILT CLI
 // (`npm run build` first) against the real gateway, the real worker on the suite's Temporal dev server and
 // server-everything. Approvers decide through GovernanceClient while the CLI waits; exit codes are the contract.
-import { spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type AuditEvent, type AuditStore, openAuditStore } from '@atom-gov/audit';
-import { loadConfig } from '@atom-gov/config';
-import { startGateway, type RunningGateway } from '@atom-gov/gateway';
-import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
+import { type AuditEvent } from '@atom-gov/audit';
+import { type PendingOperation } from '@atom-gov/governance-client';
 import { freePort } from '@atom-gov/mcp';
-import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
-import { startWorker, type RunningWorker } from '@atom-gov/worker';
+import { type CliRun as Run, runCli } from './support/atom-gov-cli.js';
+import { type GovernedStack, startGovernedStack } from './support/governed-stack.js';
 
-const require = createRequire(import.meta.url);
-const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
-const CLI = join(process.cwd(), 'apps/cli/bin/atom-gov.js');
 const KEY = 'agk_ci_bot_0123456789ab';
 /** Operator (records any listed approver's decision) and approver (decides as bob only) keys for approve/reject. */
 const OPS_KEY = 'agk_ops_console_0123456789';
 const BOB_KEY = 'agk_bob_approver_0123456789';
-const TENANT = `t-${randomUUID().slice(0, 8)}`;
 
-let dir: string;
-let configPath: string;
-let audit: AuditStore;
-let worker: RunningWorker;
-let gateway: RunningGateway;
-let gc: GovernanceClient;
+let stack: GovernedStack;
 
 beforeAll(async () => {
-  const env = temporalTestEnv();
-  dir = mkdtempSync(join(tmpdir(), 'atom-gov-cli-call-'));
-  const port = await freePort();
-  writeFileSync(
-    join(dir, 'policies.yaml'),
-    `policy:
+  stack = await startGovernedStack({
+    name: 'cli-call',
+    keys: [
+      { name: 'ci', key: KEY, user: 'ci-bot@company.com', roles: ['ci'] },
+      { name: 'ops-console', key: OPS_KEY, user: 'console@company.com', roles: ['operator'] },
+      { name: 'bob', key: BOB_KEY, user: 'bob@company.com', roles: ['approver'] },
+    ],
+    policies: {
+      'policies.yaml': `policy:
   name: echo_needs_alice
   trigger: { mcp_server: everything, operation: echo }
   action:
@@ -62,101 +50,25 @@ policy:
   action:
     require_approval: { approvers: [alice@company.com], timeout: 5m, approval_mode: defer }
 `,
-  );
-  configPath = join(dir, 'mcp-governance.yaml');
-  writeFileSync(
-    configPath,
-    `atom_gov:
-  version: 1.0.0
-  temporal: { address: ${env.address}, namespace: ${env.namespace}, task_queue: ${uniqueTaskQueue('cli-call')} }
-  gateway:
-    host: 127.0.0.1
-    port: ${port}
-    api_keys:
-      - name: ci
-        sha256: ${createHash('sha256').update(KEY).digest('hex')}
-        tenant: ${TENANT}
-        user: ci-bot@company.com
-        roles: [ci]
-      - name: ops-console
-        sha256: ${createHash('sha256').update(OPS_KEY).digest('hex')}
-        tenant: ${TENANT}
-        user: console@company.com
-        roles: [operator]
-      - name: bob
-        sha256: ${createHash('sha256').update(BOB_KEY).digest('hex')}
-        tenant: ${TENANT}
-        user: bob@company.com
-        roles: [approver]
-  servers:
-    - name: everything
-      command: ${JSON.stringify(process.execPath)}
-      args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [policies.yaml]
-`,
-  );
-  const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
-  worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
-  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  gateway = await startGateway({
-    config,
-    audit,
-    temporalAddress: env.address,
-    logger: ['error'],
-    governedProgressEveryMs: 500,
-  });
-  gc = await GovernanceClient.connect({
-    address: env.address,
-    namespace: env.namespace,
-    taskQueue: config.temporal.taskQueue,
+    },
+    gateway: { governedProgressEveryMs: 500 },
   });
 }, 120_000);
 
-afterAll(async () => {
-  await gateway?.close();
-  await worker?.shutdown();
-  await gc?.close();
-  await audit?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => stack?.close());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Spawns the built CLI; `onStderr` sees stderr as it arrives (progress lines). */
-function cli(args: string[], onStderr?: (text: string) => void, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ATOM_GOV_API_KEY: KEY, ATOM_GOV_CONFIG: configPath, HOME: dir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr);
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+/** Spawns the built CLI as the CI bot on the stack's config; `onStderr` sees stderr as it arrives (progress lines). */
+const cli = (args: string[], onStderr?: (text: string) => void, env: Record<string, string> = {}): Promise<Run> =>
+  runCli(args, {
+    env: { ATOM_GOV_API_KEY: KEY, ATOM_GOV_CONFIG: stack.configPath, HOME: stack.dir, ...env },
+    ...(onStderr ? { onStderr } : {}),
   });
-}
 
 /** The operation pending for these arguments (visibility is eventually consistent: poll). */
-async function pendingWith(args: Record<string, unknown>): Promise<PendingOperation> {
-  const hash = argsHash(args);
-  for (;;) {
-    const op = (await gc.listPending({ tenant: TENANT })).find((o) => o.state.argsHash === hash);
-    if (op) return op;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const pendingWith = (args: Record<string, unknown>) => stack.pendingWith(args);
 
 const approve = (op: PendingOperation) =>
-  gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+  stack.gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
 
 describe('atom-gov call', () => {
   it('waits for approval with progress on stderr, prints the result and exits 0', async () => {
@@ -176,7 +88,7 @@ describe('atom-gov call', () => {
   it('exits 10 when denied, saying who and why', async () => {
     const run = cli(['call', '--server', 'everything', '--tool', 'echo', '--args', '{"message":"friday deploy"}']);
     const op = await pendingWith({ message: 'friday deploy' });
-    await gc.decide(op.operationId, {
+    await stack.gc.decide(op.operationId, {
       approver: 'alice@company.com',
       decision: 'reject',
       reason: 'not on a Friday',
@@ -208,7 +120,7 @@ describe('atom-gov call', () => {
     expect(gaveUp.stderr).toMatch(/gave up after --timeout 1 s/);
     // The CLI's cancellation reached the gateway: the operation ended as cancelled (nothing left reserved or pending).
     const operationId = /operation (op-[0-9a-f]{20})/.exec(gaveUp.stderr)![1]!;
-    expect(await gc.result(operationId)).toMatchObject({ status: 'cancelled', decisionReason: 'cancelled' });
+    expect(await stack.gc.result(operationId)).toMatchObject({ status: 'cancelled', decisionReason: 'cancelled' });
   }, 60_000);
 
   it('exits 12 when the call fails, and 2 for bad --args', async () => {
@@ -225,7 +137,7 @@ describe('atom-gov call', () => {
 
   it('exits 12 with one clear message saying how to start a gateway when none is running', async () => {
     const idle = await freePort(); // nothing listens here
-    const lonely = join(dir, 'no-gateway.yaml');
+    const lonely = join(stack.dir, 'no-gateway.yaml');
     writeFileSync(lonely, `atom_gov:\n  version: 1.0.0\n  gateway: { host: 127.0.0.1, port: ${idle} }\n`);
     const fromConfig = await cli(['call', '--server', 'everything', '--tool', 'echo', '--config', lonely], undefined, {
       ATOM_GOV_CONFIG: lonely,
@@ -308,7 +220,7 @@ describe("the seed's GitHub Actions form: atom-gov proxy --server S -- mcp-tool 
 describe('atom-gov approve / reject refusals are audited', () => {
   /** approve|reject through the built CLI with an API key, on the data dir the gateway and worker share. */
   const decide = (verb: 'approve' | 'reject', key: string, operation: string, ...flags: string[]) =>
-    cli([verb, '--operation', operation, '--data-dir', dir, ...flags], undefined, { ATOM_GOV_API_KEY: key });
+    cli([verb, '--operation', operation, '--data-dir', stack.dir, ...flags], undefined, { ATOM_GOV_API_KEY: key });
 
   it('writes one audit event per refused approve/reject (channel, reason, operation; never the key)', async () => {
     const since = new Date();
@@ -352,7 +264,7 @@ describe('atom-gov approve / reject refusals are audited', () => {
     const missing = await decide('approve', OPS_KEY, 'op-00000000000000000000', '--approver', 'alice@company.com');
     expect(missing.code).toBe(5);
 
-    const rows = (await audit.query({ server: 'approvals', since }))
+    const rows = (await stack.audit.query({ server: 'approvals', since }))
       .filter((e) => e.intent === 'cli approval refused')
       .reverse();
     // The store's PII redaction (on by default) adds its own note when a reason names an address.
@@ -372,20 +284,20 @@ describe('atom-gov approve / reject refusals are audited', () => {
           'approve refused: the API key is not in gateway.api_keys of the configuration',
         ],
         [
-          TENANT,
+          stack.tenant,
           'bob@company.com',
           id,
           ['channel: cli', 'via: cli:key:bob'],
           'approve refused: this API key may decide only as [REDACTED:email], not [REDACTED:email]',
         ],
-        [TENANT, 'eve@company.com', id, ops, 'UnknownApprover'],
-        [TENANT, 'ci-bot@company.com', id, ops, 'SelfApproval'],
+        [stack.tenant, 'eve@company.com', id, ops, 'UnknownApprover'],
+        [stack.tenant, 'ci-bot@company.com', id, ops, 'SelfApproval'],
       ]),
     );
     expect(seen.slice(4)).toEqual([
-      [TENANT, 'alice@company.com', id, ops, 'DuplicateVote'],
-      [TENANT, 'alice@company.com', id, ops, 'OperationClosed'],
-      [TENANT, 'alice@company.com', 'op-00000000000000000000', ops, 'NotFound'],
+      [stack.tenant, 'alice@company.com', id, ops, 'DuplicateVote'],
+      [stack.tenant, 'alice@company.com', id, ops, 'OperationClosed'],
+      [stack.tenant, 'alice@company.com', 'op-00000000000000000000', ops, 'NotFound'],
     ]);
     expect(rows.every((r) => r.decision === 'deny' && r.outcome === 'denied' && r.method === 'approvals/decide')).toBe(
       true,
