@@ -1,66 +1,21 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DataSource } from 'typeorm';
-import { type AuditEventInput, type AuditStore, createDataSource, openAuditStore, withAuditSpool } from './index.js';
+import { auditEvent as event, holdSqliteWriteLock, perTestScratch } from './audit-spec-fixtures.js';
+import { openAuditStore, withAuditSpool } from './index.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { tempDir, track, defer } = perTestScratch();
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'atom-gov-health-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function track<S extends AuditStore>(store: S): S {
-  cleanups.push(() => store.close().catch(() => undefined));
-  return store;
-}
-
-let n = 0;
-function event(fields: Partial<AuditEventInput> = {}): AuditEventInput {
-  n += 1;
-  return {
-    id: randomUUID(),
-    time: new Date(Date.UTC(2026, 10, 25, 0, 0, 0, n)),
-    tenant: 'acme',
-    user: 'u',
-    server: 's',
-    method: 'tools/call',
-    decision: 'allow',
-    configVersion: 'v',
-    outcome: 'ok',
-    durationMs: 1,
-    requestBytes: 1,
-    responseBytes: 1,
-    ...fields,
-  };
-}
-
-/**
- * Another connection holding SQLite's write lock longer than the busy timeout: the store's transaction fails.
- * (Permissions cannot make a path unwritable here: the tests may run as root.)
- */
+/** Another connection holds SQLite's write lock longer than the store's busy timeout: its transactions fail. */
 async function lockDatabase(sqlitePath: string): Promise<() => Promise<void>> {
-  const locker: DataSource = await createDataSource({ sqlitePath, timeoutMs: 100 }).initialize();
-  await locker.query('BEGIN IMMEDIATE');
-  const release = async () => {
-    if (!locker.isInitialized) return;
-    await locker.query('ROLLBACK');
-    await locker.destroy();
-  };
-  cleanups.push(release);
-  return release;
+  const lock = await holdSqliteWriteLock(sqlitePath, 100);
+  defer(() => lock.release());
+  return () => lock.release();
 }
 
 describe('AuditStore.health()', () => {
   it('reports a fresh store as healthy, with the parts it has', async () => {
-    const dir = tempDir();
+    const dir = tempDir('atom-gov-health-');
     const store = track(await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') }));
     const health = store.health();
     expect(health).toEqual({
@@ -74,7 +29,7 @@ describe('AuditStore.health()', () => {
   });
 
   it('shows a trail-file write that fails (parent replaced by a file), and clears it after the next good write', async () => {
-    const dir = tempDir();
+    const dir = tempDir('atom-gov-health-');
     const trailDir = join(dir, 'trail');
     const trailFile = join(trailDir, 'audit.jsonl');
     const store = track(await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite'), trailFile }));
@@ -110,7 +65,7 @@ describe('AuditStore.health()', () => {
   });
 
   it('shows the last checkpoint time, and a checkpoint whose mirror file cannot be written', async () => {
-    const dir = tempDir();
+    const dir = tempDir('atom-gov-health-');
     const store = track(
       await openAuditStore({
         sqlitePath: join(dir, 'audit.sqlite'),
@@ -137,7 +92,7 @@ describe('AuditStore.health()', () => {
   });
 
   it('shows a failed write transaction and its count until the next commit succeeds', async () => {
-    const dir = tempDir();
+    const dir = tempDir('atom-gov-health-');
     const sqlitePath = join(dir, 'audit.sqlite');
     const store = track(await openAuditStore({ sqlitePath, timeoutMs: 100 }));
     await store.append(event());
@@ -156,7 +111,7 @@ describe('AuditStore.health()', () => {
   });
 
   it('reports the spool state through a spooling store', async () => {
-    const dir = tempDir();
+    const dir = tempDir('atom-gov-health-');
     const sqlitePath = join(dir, 'audit.sqlite');
     const store = track(
       withAuditSpool(await openAuditStore({ sqlitePath, timeoutMs: 100 }), {

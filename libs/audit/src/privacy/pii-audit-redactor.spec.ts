@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { auditEvent } from '../audit-spec-fixtures.js';
 import { type AuditStore, openAuditStore } from '../index.js';
 import { createPiiAuditRedactor } from './pii-audit-redactor.js';
 
@@ -45,21 +46,13 @@ describe('PII redaction through the audit store (pii_redaction: true)', () => {
   });
 
   it('stores the redacted text and notes the kinds removed (log_redacted), never the value', async () => {
-    await store.append({
-      time: new Date(),
-      tenant: 'acme',
-      user: 'u',
-      server: 's',
-      method: 'tools/call',
-      decision: 'allow',
-      configVersion: 'v',
-      outcome: 'error',
-      durationMs: 1,
-      requestBytes: 1,
-      responseBytes: 1,
-      argsSummary: '{"email":"jane.doe@example.com"}',
-      errorMessage: 'no account for SSN 078-05-1120',
-    });
+    await store.append(
+      auditEvent({
+        outcome: 'error',
+        argsSummary: '{"email":"jane.doe@example.com"}',
+        errorMessage: 'no account for SSN 078-05-1120',
+      }),
+    );
     const [e] = await store.query({ tenant: 'acme' });
     expect(JSON.stringify(e)).not.toContain('jane.doe@example.com');
     expect(JSON.stringify(e)).not.toContain('078-05-1120');

@@ -1,74 +1,41 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DataSource } from 'typeorm';
-import { type AuditEventInput, createDataSource, openAuditStore } from '../index.js';
+import { auditEvent as event, holdSqliteWriteLock, perTestScratch } from '../audit-spec-fixtures.js';
+import { openAuditStore } from '../index.js';
 import { createPiiAuditRedactor } from '../privacy/pii-audit-redactor.js';
-import { type SpoolingAuditStore, withAuditSpool } from './spooling-audit-store.js';
+import { withAuditSpool } from './spooling-audit-store.js';
 
 // SQLite made unavailable the way another process would: it holds the write lock longer than the busy timeout.
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const scratch = perTestScratch();
 
 function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'atom-gov-spool-'));
+  const dir = scratch.tempDir('atom-gov-spool-');
   const db = { sqlitePath: join(dir, 'audit.sqlite'), timeoutMs: 200 };
   const spoolPath = join(dir, 'audit-spool.jsonl');
-  let locker: DataSource | undefined;
-  const stores: SpoolingAuditStore[] = [];
-  cleanups.push(async () => {
-    await locker?.destroy().catch(() => undefined);
-    for (const s of stores) await s.close().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  let lock: { release(): Promise<void> } | undefined;
+  scratch.defer(() => lock?.release().catch(() => undefined));
   return {
     dir,
     spoolPath,
     async open(opts: { spoolKey?: Buffer; redact?: boolean } = {}) {
-      const store = withAuditSpool(await openAuditStore(db), {
-        spoolPath,
-        pingIntervalMs: 50,
-        ...(opts.spoolKey ? { spoolKey: opts.spoolKey } : {}),
-        ...(opts.redact ? { redactor: createPiiAuditRedactor() } : {}),
-      });
-      stores.push(store);
-      return store;
+      return scratch.track(
+        withAuditSpool(await openAuditStore(db), {
+          spoolPath,
+          pingIntervalMs: 50,
+          ...(opts.spoolKey ? { spoolKey: opts.spoolKey } : {}),
+          ...(opts.redact ? { redactor: createPiiAuditRedactor() } : {}),
+        }),
+      );
     },
     async lock() {
-      locker = await createDataSource(db).initialize();
-      await locker.query('BEGIN IMMEDIATE');
+      lock = await holdSqliteWriteLock(db.sqlitePath, db.timeoutMs);
     },
     async unlock() {
-      await locker?.query('ROLLBACK');
-      await locker?.destroy();
-      locker = undefined;
+      await lock?.release();
+      lock = undefined;
     },
-  };
-}
-
-let n = 0;
-function event(fields: Partial<AuditEventInput> = {}): AuditEventInput & { id: string } {
-  n += 1;
-  return {
-    id: randomUUID(),
-    time: new Date(Date.UTC(2026, 10, 25, 0, 0, 0, n)),
-    tenant: 'acme',
-    user: 'u',
-    server: 's',
-    method: 'tools/call',
-    target: 'echo',
-    decision: 'allow',
-    configVersion: 'v',
-    outcome: 'ok',
-    durationMs: 1,
-    requestBytes: 1,
-    responseBytes: 1,
-    argsSummary: `{"n":${n}}`,
-    ...fields,
   };
 }
 
