@@ -262,7 +262,7 @@ class TypeOrmAuditStore implements AuditStore {
       {
         repository: this.repository,
         where: this.where,
-        toEvents: (rows) => openSealedFields(rows.map(toEvent), this.cipher),
+        open: (events) => openSealedFields(events, this.cipher),
       },
       filter,
       opts,
