@@ -95,6 +95,17 @@ export interface SessionOptions {
   stateless?: boolean;
   /** 2026-07-28 sessions: upstream requests during a call become input_required rounds. */
   inputBridge?: InputBridge;
+  /**
+   * A member of an aggregate session (`/mcp`): what the upstream originates (server->client requests,
+   * notifications) goes to the aggregate session's own SDK Server instead of this session's (never connected).
+   */
+  relay?: SessionRelay;
+}
+
+/** Where a member session of the aggregate endpoint sends what its upstream originates. */
+export interface SessionRelay {
+  request(request: JSONRPCRequest, signal: AbortSignal, relatedRequestId?: string | number): Promise<McpResult>;
+  notify(notification: Notification, relatedRequestId?: string | number): void;
 }
 
 const LISTS: Record<string, { kind: ListKind; key: string }> = {
@@ -263,11 +274,25 @@ export class DownstreamSession implements HubSession {
     };
   }
 
+  /**
+   * The aggregate endpoint's way in: the same decision, forwarding, list filtering and operation record as a
+   * request of this session's own endpoint; `exposedAs` (the name the caller used) goes into the record.
+   */
+  dispatch(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    notify: (n: Notification) => Promise<void>,
+    exposedAs?: string,
+  ): Promise<McpResult> {
+    return this.handle(request, signal, notify, undefined, exposedAs).then((r) => r.result);
+  }
+
   private async handle(
     request: JSONRPCRequest,
     signal: AbortSignal,
     notify: (n: Notification) => Promise<void>,
     retry?: InputRetry,
+    exposedAs?: string,
   ): Promise<{ result: McpResult; text: string }> {
     this.lastActivity = Date.now();
     this.active++;
@@ -343,6 +368,10 @@ export class DownstreamSession implements HubSession {
       const resultText = result === undefined ? undefined : JSON.stringify(result);
       if (this.opts.onOperation) {
         const record = this.record(ctx, decision, resultText, failure, signal, performance.now() - started, params);
+        if (this.opts.relay) {
+          record.endpoint = 'aggregate';
+          if (exposedAs !== undefined) record.exposedAs = exposedAs;
+        }
         // Durable before the response leaves; a failed audit write fails the request (fail closed).
         try {
           await this.opts.onOperation(record);
@@ -415,6 +444,7 @@ export class DownstreamSession implements HubSession {
     signal: AbortSignal,
     relatedRequestId?: string | number,
   ): Promise<McpResult> {
+    if (this.opts.relay) return this.opts.relay.request(request, signal, relatedRequestId);
     return this.server.request({ method: request.method, params: request.params } as never, passthroughResult, {
       signal,
       relatedRequestId,
@@ -423,6 +453,7 @@ export class DownstreamSession implements HubSession {
   }
 
   notifyFromUpstream(notification: Notification, relatedRequestId?: string | number): void {
+    if (this.opts.relay) return this.opts.relay.notify(notification, relatedRequestId);
     this.server
       .notification(notification, relatedRequestId === undefined ? undefined : { relatedRequestId })
       .catch((error: unknown) => {

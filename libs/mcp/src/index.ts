@@ -1,7 +1,16 @@
-export { DownstreamSession, POLICY_DENIED, type SessionOptions } from './downstream-session.js';
+export {
+  AGGREGATE_COLLISION,
+  AGGREGATE_SEPARATOR,
+  AGGREGATE_SERVER,
+  AggregateSession,
+  unionCapabilities,
+  type AggregateSessionOptions,
+} from './aggregate-session.js';
+export { DownstreamSession, POLICY_DENIED, type SessionOptions, type SessionRelay } from './downstream-session.js';
 export {
   ALLOW,
   allowAllInterceptor,
+  type AggregateCollision,
   type Decision,
   type Forward,
   type ForwardedRequest,

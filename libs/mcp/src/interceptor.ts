@@ -92,6 +92,28 @@ export interface Interceptor {
    * replaces the instructions (omit the key to keep the upstream's).
    */
   filterInitialize?(ctx: InterceptContext, info: InitializeInfo): MaybePromise<InitializeDecision>;
+  /**
+   * Aggregate endpoint `/mcp`: may the caller use `ctx.server` at all (`ctx.method` is `initialize`, no name)? A
+   * server refused here is absent from the caller's aggregate session: no upstream is started, nothing is listed.
+   * Without this method every configured server takes part (each item and call is still decided as usual).
+   */
+  serverVisible?(ctx: InterceptContext): MaybePromise<boolean>;
+  /**
+   * Aggregate endpoint: a name two servers would expose alike was refused (never shadowed). Informational (alerting);
+   * the refusal itself is already audited through the operation sink. `ctx.server` is the first owner.
+   */
+  collisionRefused?(ctx: InterceptContext, collision: AggregateCollision): void;
+}
+
+/** Items of several servers that the aggregate endpoint would expose under one name (tool, prompt, URI, template). */
+export interface AggregateCollision {
+  kind: ListKind;
+  /** The name (tools, prompts: `<server>__<name>`) or URI / URI template as the aggregate endpoint exposes it. */
+  exposedName: string;
+  /** Every server and its own item name that maps to it, sorted by server. */
+  owners: Array<{ server: string; name: string }>;
+  /** What the caller and the audit record are told. */
+  message: string;
 }
 
 export const ALLOW: Decision = Object.freeze({ kind: 'allow' }) as Decision;
@@ -124,6 +146,10 @@ export interface OperationRecord {
   transport: 'http' | 'stdio';
   /** What the interceptor attached to the context (`InterceptContext.annotations`). */
   annotations?: OperationAnnotations;
+  /** Set when the request came through the aggregate endpoint `/mcp` (server and target are the real ones). */
+  endpoint?: 'aggregate';
+  /** The name or URI the caller used on the aggregate endpoint (e.g. `memory__read_graph`). */
+  exposedAs?: string;
 }
 
 export type OperationSink = (record: OperationRecord) => Promise<void>;

@@ -18,6 +18,7 @@ import {
   type McpRequestContext,
   type Server,
 } from '@modelcontextprotocol/server';
+import { AGGREGATE_SERVER, AggregateSession } from './aggregate-session.js';
 import { DownstreamSession, POLICY_DENIED } from './downstream-session.js';
 import { InputBridge } from './input-bridge.js';
 import type { InitializeDecision, InterceptContext, Interceptor, OperationSink } from './interceptor.js';
@@ -43,6 +44,10 @@ export interface McpGatewayOptions {
   allowedOrigins?: readonly string[];
   /** Called once a session has closed and its upstream was released. */
   onSessionClosed?: (sessionId: string, server: string) => void;
+  /** Serve the aggregate endpoint (`handleAggregate`): every server the caller may use in one session. Default off. */
+  aggregate?: boolean;
+  /** Merged items per aggregate list page. Default 200. */
+  aggregatePageSize?: number;
 }
 
 export interface HandleOptions {
@@ -55,6 +60,11 @@ export interface HandleOptions {
 
 interface SessionEntry {
   session: DownstreamSession;
+  transport: NodeStreamableHTTPServerTransport;
+}
+
+interface AggregateEntry {
+  session: AggregateSession;
   transport: NodeStreamableHTTPServerTransport;
 }
 
@@ -92,6 +102,8 @@ export class McpGateway {
   private readonly launchedUsers = new Map<LaunchedServer, number>();
   private readonly retiredLaunches = new Set<LaunchedServer>();
   private readonly sessions = new Map<string, SessionEntry>();
+  /** Sessions of the aggregate endpoint `/mcp`. */
+  private readonly aggregates = new Map<string, AggregateEntry>();
   /** share: true hubs, keyed by server and tenant. */
   private readonly sharedHubs = new Map<string, Promise<UpstreamHub>>();
   private readonly upstreamCount = new Map<string, number>();
@@ -121,10 +133,14 @@ export class McpGateway {
   get sessionCount(): number {
     return this.sessions.size;
   }
+  get aggregateSessionCount(): number {
+    return this.aggregates.size;
+  }
   /** Pids of running upstream stdio processes (tests check process hygiene with it). */
   upstreamPids(): number[] {
     const pids = new Set<number>();
     for (const { session } of this.sessions.values()) if (session.hub.pid) pids.add(session.hub.pid);
+    for (const { session } of this.aggregates.values()) for (const hub of session.hubs) if (hub.pid) pids.add(hub.pid);
     return [...pids];
   }
 
@@ -198,6 +214,8 @@ export class McpGateway {
         }
       for (const { session } of [...this.sessions.values()])
         if (session.hub.name === name) work.push(session.end(error));
+      // The server leaves every aggregate session (which tells its caller the lists changed).
+      for (const { session } of [...this.aggregates.values()]) work.push(session.removeServer(name, error));
     }
     for (const pending of hubs)
       work.push(
@@ -280,30 +298,206 @@ export class McpGateway {
       }
       await this.serveModern(config, webRequest, body, res, opts);
     } catch (error) {
-      if (res.headersSent) {
-        this.logger.warn(`mcp ${serverName}: ${(error as Error).message}`);
-        if (!res.writableEnded) res.end();
-        return;
-      }
-      const e =
-        error instanceof HttpError ? error : new HttpError(500, -32603, `Internal error: ${(error as Error).message}`);
-      if (!(error instanceof HttpError)) this.logger.error(`mcp ${serverName}: ${(error as Error).stack ?? error}`);
-      // Rejected requests are audited too, before the answer leaves.
-      try {
-        await this.recordRejected(
-          serverName,
-          opts.identity,
-          `http ${req.method ?? '?'}`,
-          e.status,
-          e.message,
-          opts.transport,
-        );
-      } catch (auditError) {
-        this.logger.error(`audit write failed: ${(auditError as Error).message}`);
-      }
-      res.writeHead(e.status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: e.code, message: e.message }, id: e.id }));
+      await this.fail(serverName, error, req, res, opts);
     }
+  }
+
+  /**
+   * The aggregate endpoint `/mcp` (opt-in): one 2025-era session offering every server the caller may use, tool and
+   * prompt names prefixed `<server>__`, each request decided, forwarded and audited by that server's own session
+   * machinery (see aggregate-session.ts). 2026-07-28 stateless requests are refused here with a pointer to
+   * `/mcp/<server>`.
+   */
+  async handleAggregate(req: IncomingMessage, res: ServerResponse, opts: HandleOptions): Promise<void> {
+    try {
+      if (!this.opts.aggregate)
+        throw new HttpError(
+          404,
+          -32601,
+          'The aggregate endpoint /mcp is not enabled: set gateway.aggregate: true in the configuration, or connect ' +
+            `to one server at /mcp/<server> (configured: ${this.serverNames().join(', ') || '(none)'})`,
+        );
+      this.checkHostAndOrigin(req);
+      if (opts.transport === undefined)
+        opts = { ...opts, transport: header(req, 'x-atom-gov-transport') === 'stdio' ? 'stdio' : 'http' };
+      const sessionId = header(req, 'mcp-session-id');
+      if (sessionId !== undefined) {
+        const entry = this.aggregates.get(sessionId);
+        if (!entry || !sameCaller(entry.session.identity, opts.identity))
+          throw new HttpError(404, -32001, 'Session not found');
+        entry.session.lastActivity = Date.now();
+        if (req.method !== 'POST') return await entry.transport.handleRequest(req, res, undefined);
+        return await entry.transport.handleRequest(req, res, await this.body(req, opts));
+      }
+      if (req.method !== 'POST') throw new HttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      const body = await this.body(req, opts);
+      const init = asInitialize(body);
+      if (!init)
+        throw new HttpError(
+          400,
+          -32000,
+          'Bad Request: the aggregate endpoint /mcp serves the 2025 protocol revisions: open a session with an ' +
+            'initialize request (2026-07-28 stateless requests are served per server at /mcp/<server>)',
+          requestId(body),
+        );
+      await this.openAggregate(init, req, res, body, opts);
+    } catch (error) {
+      await this.fail(AGGREGATE_SERVER, error, req, res, opts);
+    }
+  }
+
+  private async openAggregate(
+    init: { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities },
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    opts: HandleOptions,
+  ): Promise<void> {
+    const id = randomUUID();
+    const transportKind = opts.transport ?? 'http';
+    const local = isLoopback(opts.remoteAddress ?? req.socket.remoteAddress);
+    const aggregate = new AggregateSession({
+      id,
+      identity: opts.identity,
+      transport: transportKind,
+      remoteAddress: opts.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      pageSize: this.opts.aggregatePageSize,
+      serverInfo: { name: 'atom-gov', version: '0.1.0', title: 'ATOM-GOV aggregate endpoint' },
+      onclose: () => {
+        this.aggregates.delete(id);
+        void transport.close().catch(() => {});
+        this.opts.onSessionClosed?.(id, AGGREGATE_SERVER);
+      },
+    });
+    // A local_only server is absent for remote callers, a server the interceptor refuses for this caller too.
+    const candidates: UpstreamServerConfig[] = [];
+    for (const config of this.servers.values()) {
+      if (config.localOnly && !local) continue;
+      if (await this.serverVisible(config, opts, id)) candidates.push(config);
+    }
+    const opened = await Promise.all(
+      candidates.map(async (config) => {
+        const started = performance.now();
+        const record = (decision: 'allow' | 'deny' | 'error', errorMessage?: string) =>
+          this.opts.onOperation?.({
+            time: new Date(),
+            tenant: opts.identity.tenant,
+            user: opts.identity.user,
+            sessionId: id,
+            server: config.name,
+            method: 'initialize',
+            target: init.clientInfo.name,
+            decision,
+            outcome: decision === 'allow' ? 'ok' : decision === 'deny' ? 'denied' : 'error',
+            ...(errorMessage !== undefined ? { errorMessage } : {}),
+            durationMs: performance.now() - started,
+            requestBytes: JSON.stringify(body).length,
+            responseBytes: 0,
+            transport: transportKind,
+            endpoint: 'aggregate',
+          });
+        let hub: UpstreamHub;
+        try {
+          hub = await this.hubFor(config, opts.identity, init);
+        } catch (error) {
+          // One server that cannot start must not take the others down: it is absent, logged and audited.
+          this.logger.warn(`aggregate session ${id}: server '${config.name}' unavailable: ${(error as Error).message}`);
+          await record('error', (error as Error).message);
+          return undefined;
+        }
+        const checked = await this.checkInitialize(config, hub, opts, id, 'initialize');
+        if ('deny' in checked) {
+          if (hub.sessions.size === 0 && !hub.keepOpen && !config.share) await hub.close();
+          await record('deny', checked.deny);
+          return undefined;
+        }
+        await record('allow');
+        return { config, hub, instructions: 'instructions' in checked ? checked.instructions : hub.instructions };
+      }),
+    );
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => id,
+      onsessionclosed: () => void this.aggregates.get(id)?.session.close(),
+    });
+    for (const member of opened) {
+      if (!member) continue;
+      const { config, hub } = member;
+      aggregate.addMember(config.name, hub, member.instructions, (relay) => {
+        const session: DownstreamSession = new DownstreamSession(hub, {
+          id,
+          identity: opts.identity,
+          server: config.name,
+          transport: transportKind,
+          remoteAddress: opts.remoteAddress,
+          interceptor: this.opts.interceptor,
+          onOperation: this.opts.onOperation,
+          logger: this.logger,
+          requestTimeoutMs: this.opts.requestTimeoutMs,
+          stateless: true,
+          relay,
+          onclose: () => aggregate.memberClosed(session),
+        });
+        return session;
+      });
+    }
+    await aggregate.connect(transport);
+    this.aggregates.set(id, { session: aggregate, transport });
+    // Removed by a reload while its upstream was starting: it leaves like at any other reload.
+    for (const name of aggregate.servers)
+      if (!this.servers.has(name)) void aggregate.removeServer(name, removedError(name));
+    await transport.handleRequest(req, res, body);
+  }
+
+  private async serverVisible(config: UpstreamServerConfig, opts: HandleOptions, sessionId: string): Promise<boolean> {
+    const interceptor = this.opts.interceptor;
+    if (!interceptor?.serverVisible) return true;
+    return await interceptor.serverVisible({
+      tenant: opts.identity.tenant,
+      user: opts.identity.user,
+      roles: opts.identity.roles,
+      sessionId,
+      server: config.name,
+      method: 'initialize',
+      transport: opts.transport ?? 'http',
+      remoteAddress: opts.remoteAddress,
+    });
+  }
+
+  /** Answers a request that failed before (or outside) a session with its HTTP/JSON-RPC error, audited. */
+  private async fail(
+    serverName: string,
+    error: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
+    opts: HandleOptions,
+  ): Promise<void> {
+    if (res.headersSent) {
+      this.logger.warn(`mcp ${serverName}: ${(error as Error).message}`);
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    const e =
+      error instanceof HttpError ? error : new HttpError(500, -32603, `Internal error: ${(error as Error).message}`);
+    if (!(error instanceof HttpError)) this.logger.error(`mcp ${serverName}: ${(error as Error).stack ?? error}`);
+    // Rejected requests are audited too, before the answer leaves.
+    try {
+      await this.recordRejected(
+        serverName,
+        opts.identity,
+        `http ${req.method ?? '?'}`,
+        e.status,
+        e.message,
+        opts.transport,
+      );
+    } catch (auditError) {
+      this.logger.error(`audit write failed: ${(auditError as Error).message}`);
+    }
+    res.writeHead(e.status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: e.code, message: e.message }, id: e.id }));
   }
 
   /** Records a request answered with an HTTP error before reaching a session (auth, unknown server/session...). */
@@ -748,6 +942,8 @@ export class McpGateway {
         () => {},
       );
     }
+    for (const { session } of this.aggregates.values())
+      if (!session.busy && now - session.lastActivity > idleMs) void session.close();
     for (const { session } of this.sessions.values()) {
       if (!session.busy && now - session.lastActivity > idleMs) {
         this.logger.info(`closing idle session ${session.id}`, { server: session.hub.name });
@@ -762,6 +958,7 @@ export class McpGateway {
     clearInterval(this.reaper);
     this.inputBridge.cancelAll(new ProtocolError(-32000, 'Connection closed: the gateway is shutting down'));
     await Promise.all([...this.sessions.values()].map(({ session }) => session.close()));
+    await Promise.all([...this.aggregates.values()].map(({ session }) => session.close()));
     await Promise.all([...this.modernHandlers.values()].map((h) => h.close().catch(() => {})));
     await Promise.all(
       [...this.sharedHubs.values(), ...this.pooledHubs.values()].map((p) => p.then((h) => h.close()).catch(() => {})),

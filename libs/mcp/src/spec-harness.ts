@@ -32,18 +32,18 @@ export interface Harness {
 export async function startHarness(opts: McpGatewayOptions): Promise<Harness> {
   const gateway = new McpGateway(opts);
   const http: HttpServer = createServer((req, res) => {
-    const m = /^\/mcp\/([^/?]+)/.exec(req.url ?? '');
+    const m = /^\/mcp(?:\/([^/?]+))?(?:[?]|$)/.exec(req.url ?? '');
     if (!m) return void res.writeHead(404).end();
     const identity: CallerIdentity = {
       tenant: String(req.headers['x-test-tenant'] ?? 't1'),
       user: String(req.headers['x-test-user'] ?? 'alice'),
-      roles: [],
+      roles: typeof req.headers['x-test-roles'] === 'string' ? req.headers['x-test-roles'].split(',') : [],
     };
     const remote = req.headers['x-test-remote'];
-    void gateway.handle(decodeURIComponent(m[1]!), req, res, {
-      identity,
-      remoteAddress: typeof remote === 'string' ? remote : undefined,
-    });
+    const opts = { identity, remoteAddress: typeof remote === 'string' ? remote : undefined };
+    // `/mcp` alone is the aggregate endpoint.
+    if (m[1] === undefined) return void gateway.handleAggregate(req, res, opts);
+    void gateway.handle(decodeURIComponent(m[1]), req, res, opts);
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
