@@ -6,20 +6,12 @@
 //        day, in a named time zone);
 //   off: the same gateway with no policy, pinning off and audit_level none (the event is still written durably).
 // Prints the endpoint URL on stdout. Run after `npm run build`: node bench/obligations.target.mjs URL KEY on|off
-import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@atom-gov/config';
-import { openAuditStore } from '@atom-gov/audit';
-import { startGateway } from '@atom-gov/gateway';
+import { serveBenchGateway } from './gateway-target.mjs';
 
 const [upstreamUrl, apiKey, mode] = process.argv.slice(2);
 if (!upstreamUrl || !apiKey || (mode !== 'on' && mode !== 'off'))
   throw new Error('usage: obligations.target.mjs UPSTREAM_URL API_KEY on|off');
 const on = mode === 'on';
-const dir = mkdtempSync(join(tmpdir(), `atom-gov-bench-obl-${mode}-`));
-const configPath = join(dir, 'mcp-governance.yaml');
 const policy = `policy:
   name: bench_obligations
   trigger:
@@ -41,36 +33,11 @@ const policy = `policy:
   audit:
     log_level: full
 `;
-writeFileSync(join(dir, 'obligations.yaml'), policy);
-writeFileSync(
-  configPath,
-  `atom_gov:
-  version: 1.0.0
-  pinning: ${on ? 'tofu' : 'off'}
-  gateway:
-    host: 127.0.0.1
-    port: 0
-    api_keys:
-      - name: bench
-        sha256: ${createHash('sha256').update(apiKey).digest('hex')}
-        tenant: bench
-        user: bench
-        roles: [dev]
-  servers:
-    - name: everything
-      url: ${JSON.stringify(upstreamUrl)}
-      policies:
-        - audit_level: ${on ? 'full' : 'none'}
-${on ? '  policy_files: [obligations.yaml]\n' : ''}`,
-);
-const config = await loadConfig({ configPath, dataDir: dir, env: { HOME: dir } });
-const audit = await openAuditStore({ sqlitePath: config.database.sqlitePath });
-const gateway = await startGateway({ config, audit, temporalAddress: '127.0.0.1:1', port: 0, logger: false });
-process.stdout.write(`${gateway.url}/mcp/everything\n`);
-process.on('SIGTERM', async () => {
-  const s = audit.stats();
-  process.stderr.write(`[obligations target ${mode}] audit: ${s.committed} events in ${s.batches} transactions\n`);
-  await gateway.close();
-  await audit.close();
-  process.exit(0);
+await serveBenchGateway(upstreamUrl, apiKey, {
+  prefix: `atom-gov-bench-obl-${mode}-`,
+  global: `  pinning: ${on ? 'tofu' : 'off'}\n`,
+  server: `      policies:\n        - audit_level: ${on ? 'full' : 'none'}\n`,
+  after: on ? '  policy_files: [obligations.yaml]\n' : '',
+  files: { 'obligations.yaml': policy },
+  report: (s) => `[obligations target ${mode}] audit: ${s.committed} events in ${s.batches} transactions`,
 });
