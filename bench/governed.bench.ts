@@ -23,6 +23,11 @@ const arg = (name: string, fallback: number): number => {
 };
 const seconds = arg('seconds', 5);
 const concurrency = arg('concurrency', 32);
+// --phases sequential,sustained,click (default all): A/B runs of one phase against another checkout's build.
+const phasesArg = process.argv.indexOf('--phases');
+const phases = new Set(
+  (phasesArg > 0 ? (process.argv[phasesArg + 1] ?? '') : 'sequential,sustained,click').split(',').map((p) => p.trim()),
+);
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -152,21 +157,26 @@ async function hops(calls: CallTiming[]): Promise<string[]> {
         .filter((e) => (e as Record<string, unknown>)[attr] != null)
         .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6));
     const started = times('workflowExecutionStartedEventAttributes')[0];
-    const wft1Started = times('workflowTaskStartedEventAttributes')[0];
-    const wft1Done = times('workflowTaskCompletedEventAttributes')[0];
+    const tasksStarted = times('workflowTaskStartedEventAttributes');
+    const tasksDone = times('workflowTaskCompletedEventAttributes');
     const signals = times('workflowExecutionSignaledEventAttributes');
-    const [reservationSignal] = signals;
+    const [firstSignal] = signals;
     const outcomeSignal = signals[signals.length - 1];
+    const afterOutcome = tasksStarted.findIndex((t) => t >= outcomeSignal!);
     const closed = times('workflowExecutionCompletedEventAttributes')[0];
     // On the decision path: the start RPC, then the reservation in the shared quota store (SQLite group commit).
     add('client -> workflow started (start RPC)', started! - c.startedAt);
     add('started -> client has the decision (quota store reserve)', c.decidedAt - started!);
     // Off the decision path (the call is already forwarded): the workflow hears of it and settles.
-    add('decision -> reservation signal recorded', reservationSignal! - c.decidedAt);
-    add('started -> first workflow task picked up (matching)', wft1Started! - started!);
-    add('first workflow task in the worker', wft1Done! - wft1Started!);
+    add('decision -> first signal recorded', firstSignal! - c.decidedAt);
+    add('outcome signal -> its workflow task started (matching)', (tasksStarted[afterOutcome] ?? NaN) - outcomeSignal!);
+    add(
+      'that workflow task in the worker (incl. local activities)',
+      (tasksDone[afterOutcome] ?? NaN) - (tasksStarted[afterOutcome] ?? NaN),
+    );
     add('outcome signal -> closed (commit + audit)', closed! - outcomeSignal!);
-    add('signals per operation (reservation, outcome)', signals.length);
+    add('signals per operation', signals.length);
+    add('workflow tasks per operation', tasksDone.length);
     add('history events per operation', events?.length ?? 0);
   }
   return Object.entries(at).map(([k, v]) => `  ${k.padEnd(54)} p50 ${pct(v, 50).toFixed(1)}`);
@@ -187,6 +197,23 @@ try {
   for (let i = 0; i < 10; i += 1) await governedCall(workerOpts);
 
   // Interleaved in rounds, so both paths see the same machine load.
+  if (phases.has('sequential')) await sequential();
+  if (phases.has('sustained')) await sustained();
+  if (phases.has('click')) await clickToCall();
+  const stats = audit.stats();
+  console.log(`Audit store: ${JSON.stringify(stats)}`);
+} finally {
+  worker.shutdown();
+  await running;
+  await nc.close();
+  await connection.close();
+  await quotas.close();
+  await audit.close();
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function sequential(): Promise<void> {
   const seq: CallTiming[] = [];
   const previous: CallTiming[] = [];
   for (let round = 0; round < 10; round += 1) {
@@ -194,7 +221,7 @@ try {
     for (let i = 0; i < 5; i += 1) previous.push(await governedCall(workerOpts));
   }
   console.log(
-    'Quota-only governed call, sequential (start, reserve in the quota store -> allow; reservation and outcome signals):',
+    'Quota-only governed call, sequential (start, reserve in the quota store -> allow; report after the call):',
   );
   console.log(`  added before forwarding (decision): ${fmt(seq.map((x) => x.decisionMs))}`);
   console.log(`  including the outcome report:       ${fmt(seq.map((x) => x.totalMs))}`);
@@ -203,7 +230,9 @@ try {
   );
   console.log('  where it goes (last 50 calls; server event times, ms):');
   for (const line of await hops(seq.slice(-50))) console.log(line);
+}
 
+async function sustained(): Promise<void> {
   let done = 0;
   const lat: number[] = [];
   const cpu0 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
@@ -221,7 +250,7 @@ try {
   const elapsed = (performance.now() - t0) / 1000;
   console.log(`Sustained, ${concurrency} concurrent callers for ${seconds} s:`);
   console.log(
-    `  ${(done / elapsed).toFixed(0)} governed operations/s (each: start, reserve, allow, reservation + outcome signals, commit)`,
+    `  ${(done / elapsed).toFixed(0)} governed operations/s (each: start, reserve, allow, report, commit + audit)`,
   );
   console.log(`  decision latency under load: ${fmt(lat)}`);
   const cpu1 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
@@ -229,7 +258,9 @@ try {
     console.log(
       `  CPU per operation: dev server ${((cpu1.server - cpu0.server) / done).toFixed(1)} ms, this process (client + worker + stores) ${((cpu1.self - cpu0.self) / done).toFixed(1)} ms`,
     );
+}
 
+async function clickToCall(): Promise<void> {
   const click: number[] = [];
   for (let i = 0; i < 40; i += 1) {
     const input: GovernedOperationInput = {
@@ -257,15 +288,4 @@ try {
   }
   console.log('Click to call (decide update sent -> waiting gateway learns it may forward):');
   console.log(`  ${fmt(click)}`);
-  const stats = audit.stats();
-  console.log(`Audit store: ${JSON.stringify(stats)}`);
-} finally {
-  worker.shutdown();
-  await running;
-  await nc.close();
-  await connection.close();
-  await quotas.close();
-  await audit.close();
-  await server.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -17,6 +17,7 @@ import {
   decideUpdate,
   GovernanceErrorType,
   operationStateHeader,
+  outcomeTimeoutMsOf,
   quotaRefusalMessage,
   quotaReservationId,
   reportOutcomeSignal,
@@ -64,7 +65,6 @@ const notifier = proxyActivities<Pick<GovernedOperationActivities, 'notify'>>({
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
 });
 
-const DEFAULT_OUTCOME_TIMEOUT_MS = { wait: 10 * 60_000, defer: 24 * 60 * 60_000 } as const;
 const CHANNELS = new Set(['slack', 'email', 'cli', 'ui']);
 
 function fail(type: string, message: string): never {
@@ -178,9 +178,13 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     background.push(p);
   };
 
+  // A delayed-start eager report that carries its outcome settles in the same task: the intermediate 'approved' is
+  // not published (one upsert per operation instead of two; the final status follows in this task).
+  let quietPublish = false;
   // Each upsert is a visibility write on the server (most of a dev server's work per operation): only changes.
   const publish = (status: OperationStatus): void => {
     state.status = status;
+    if (quietPublish) return;
     const changed = [
       { key: searchAttributeKeys.status, value: status },
       ...(state.decision ? [{ key: searchAttributeKeys.decision, value: state.decision }] : []),
@@ -214,8 +218,15 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
       return;
     }
     reservationReported = true;
+    // The outcome folded into the report (delayedStart): validated as the outcome signal would be, after the decision.
+    const folded = input.delayedStart === true ? report.outcome : undefined;
+    quietPublish = folded !== undefined;
     applyReservations(quotas.map((quota, i) => ({ quota, r: results[i]! })));
     if (!decided()) decide('allow', 'not_required', 'within quota; no approval required');
+    quietPublish = false;
+    if (folded === undefined) return;
+    acceptOutcomeSignal(folded);
+    if (outcome === undefined) publish(state.status); // refused outcome: the decision is published after all
   });
 
   setHandler(
@@ -291,13 +302,15 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     return snapshot();
   });
 
-  const acceptOutcome = (report: OperationOutcome): void => {
+  // A function declaration: the reservation report's handler (registered above, and run at once for a signal that
+  // came with the start) settles through it.
+  function acceptOutcome(report: OperationOutcome): void {
     outcome = report;
     state.outcome = report;
     // The caller gave up before a decision: stop asking; the main flow releases the quota.
     if (report.status === 'cancelled' && !decided()) decide('deny', 'cancelled', 'cancelled by the caller');
-  };
-  setHandler(reportOutcomeSignal, (report: OperationOutcome) => {
+  }
+  function acceptOutcomeSignal(report: OperationOutcome): void {
     try {
       validateOutcome(report);
     } catch (error) {
@@ -305,7 +318,8 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
       return;
     }
     acceptOutcome(report);
-  });
+  }
+  setHandler(reportOutcomeSignal, acceptOutcomeSignal);
   setHandler(
     reportOutcomeUpdate,
     (report: OperationOutcome) => {
@@ -384,7 +398,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   const NOT_CALLED_IN_TIME = 'allowed, but the call was not made in time; reservation released';
 
   try {
-    const timeoutMs = input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
+    const timeoutMs = outcomeTimeoutMsOf(input);
     if (eager) {
       // The gateway reserves these ids itself: their compensation is registered before its report is awaited, so
       // a gateway that dies after reserving leaves nothing held past the timeout (release of an id never
@@ -394,10 +408,14 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
         const reservationId = reservationIdOf(i, quota);
         compensations.push(() => store.releaseQuota({ reservationId }));
       });
-      const ended = await condition(
-        () => state.decision === 'deny' || (state.decision === 'allow' && outcome !== undefined),
-        timeoutMs,
-      );
+      const over = (): boolean => state.decision === 'deny' || (state.decision === 'allow' && outcome !== undefined);
+      // A delayed start counts the timeout from the run's start (its first task comes with the report, or at the end
+      // of the delay with nothing left to wait for), and starts no timer when the report is already here.
+      const waitMs = timeoutMs - (Date.now() - workflowInfo().runStartTime.getTime());
+      const ended =
+        input.delayedStart === true
+          ? over() || (waitMs > 0 && (await condition(over, waitMs)))
+          : await condition(over, timeoutMs);
       if (!ended)
         await expire(
           decided() ? NOT_CALLED_IN_TIME : 'no quota reservation reported by the gateway in time; reservation released',
@@ -450,10 +468,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     else if (input.approvalMode === 'defer' && !decisionDelivered) {
       // A deferred caller learns the decision by repeating the call: stay open (reservation already released) so
       // that call attaches here and hears who denied it, instead of starting a fresh request for approval.
-      await condition(
-        () => decisionDelivered,
-        input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode],
-      );
+      await condition(() => decisionDelivered, outcomeTimeoutMsOf(input));
     }
   }
 

@@ -139,6 +139,24 @@ export interface GovernedOperationInput {
    * and releases every derived id when no report (or no outcome) arrives within `outcomeTimeoutMs`.
    */
   eagerReservation?: boolean;
+  /**
+   * Eager operations started with a start delay of the outcome timeout (`eagerStartDelayMs`): no workflow task runs
+   * until the gateway's one report arrives by signal-with-start (reservation results and, when allowed, the call's
+   * outcome), so a quota-only call costs one workflow task. The outcome timeout counts from the run's start; a
+   * gateway that never reports leaves the first task to the end of the delay, which then releases every derived id.
+   */
+  delayedStart?: boolean;
+}
+
+/** How long an allowed operation waits for the outcome report when the input sets no `outcomeTimeoutMs`. */
+export const DEFAULT_OUTCOME_TIMEOUT_MS: Readonly<Record<ApprovalMode, number>> = Object.freeze({
+  wait: 10 * 60_000,
+  defer: 24 * 60 * 60_000,
+});
+
+/** The outcome timeout of an operation: its input's, else the mode's default. */
+export function outcomeTimeoutMsOf(input: Pick<GovernedOperationInput, 'outcomeTimeoutMs' | 'approvalMode'>): number {
+  return input.outcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS[input.approvalMode];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -309,11 +327,17 @@ export const reportOutcomeSignal = defineSignal<[OperationOutcome]>('reportOutco
 /** What the gateway reserved for an `eagerReservation` operation: one result per input quota, in input order. */
 export interface ReservationReport {
   reservations: ReserveQuotaResult[];
+  /**
+   * The call's outcome, when the gateway reports both at once (`delayedStart` operations: one signal-with-start after
+   * the call instead of a reservation signal during it and an outcome signal after it).
+   */
+  outcome?: OperationOutcome;
 }
 
 /**
  * The gateway's reservation results (eager, quota-only operations): the workflow decides from them (a hard refusal
- * denies, otherwise allow) without reserving itself. Ignored (logged) when malformed, repeated, or not eager.
+ * denies, otherwise allow) without reserving itself, and settles at once when the report carries the outcome.
+ * Ignored (logged) when malformed, repeated, or not eager.
  */
 export const reportReservationSignal = defineSignal<[ReservationReport]>('reportReservation');
 

@@ -3,6 +3,7 @@ import {
   Client,
   Connection,
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type WorkflowHandle,
@@ -219,9 +220,12 @@ export class GovernanceClient {
    * recorded the start: it waits for no worker (the eager, quota-only path). Unlike startOrAttach it cannot compare
    * the running operation's call with this one; the id's 80-bit digest of tenant and request key is the guard.
    */
-  async start(input: GovernedOperationInput): Promise<{ runId: string }> {
+  async start(input: GovernedOperationInput, opts: { startDelayMs?: number } = {}): Promise<{ runId: string }> {
     try {
-      const handle = await this.client.workflow.start(GOVERNED_OPERATION_WORKFLOW, this.startOptions(input));
+      const handle = await this.client.workflow.start(GOVERNED_OPERATION_WORKFLOW, {
+        ...this.startOptions(input),
+        ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
+      });
       return { runId: handle.firstExecutionRunId };
     } catch (error) {
       throw toGovernanceError(error, input.operationId);
@@ -234,6 +238,38 @@ export class GovernanceClient {
       await this.handle(operationId).signal(reportReservationSignal, report);
     } catch (error) {
       throw toGovernanceError(error, operationId);
+    }
+  }
+
+  /**
+   * The one report of a delayed-start eager operation (reservation results, and the outcome when the call ran), by
+   * signal-with-start: only a signal-with-start ends a start delay, so the run's first workflow task comes with it.
+   * Never starts a run: a closed operation (its run settled by another attempt, or expired) is OperationClosed
+   * (reuse policy REJECT_DUPLICATE); a running one gets the signal. Resolves with the signalled run's id.
+   */
+  async reportEager(
+    input: GovernedOperationInput,
+    report: ReservationReport | OperationOutcome,
+    opts: { startDelayMs?: number } = {},
+  ): Promise<{ runId: string }> {
+    // By name: the two signals' argument types differ.
+    const signal = ('reservations' in report ? reportReservationSignal : reportOutcomeSignal).name;
+    try {
+      const handle = await this.client.workflow.signalWithStart(GOVERNED_OPERATION_WORKFLOW, {
+        ...this.startOptions(input),
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
+        signal,
+        signalArgs: [report],
+      });
+      return { runId: handle.signaledRunId };
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        throw new GovernanceError('OperationClosed', `operation ${input.operationId} is already closed`, {
+          cause: error,
+        });
+      }
+      throw toGovernanceError(error, input.operationId);
     }
   }
 

@@ -1,5 +1,6 @@
 import {
   operationStateHeader,
+  outcomeTimeoutMsOf,
   quotaRefusalMessage,
   quotaReservationId,
   reserveInQuotaStore,
@@ -8,6 +9,7 @@ import {
   type OperationState,
   type QuotaStoreReserveRequest,
   type QuotaStoreReserveResult,
+  type ReservationReport,
   type ReserveQuotaResult,
 } from '@atom-gov/contracts';
 import { GovernanceError, type GovernanceClient } from './governance-client.service.js';
@@ -111,7 +113,7 @@ export async function runGovernedCall(
   };
   const quotas = input.quotas ?? [];
   if (opts.quotaStore && input.approval === undefined && quotas.length > 0)
-    return runEagerCall(gc, input, opts.quotaStore, forward, opts, abort, cancel);
+    return runEagerCall(gc, input, opts.quotaStore, forward, opts, abort);
   let state: OperationState;
   try {
     // First answer as soon as the operation waits for approvers (a quota-only call gets its decision here).
@@ -149,8 +151,8 @@ async function forwardAndReport(
   forward: () => Promise<CallResult>,
   opts: GovernedCallOptions,
   abort: Promise<never>,
-  /** Must be in Temporal before the outcome (eager: the reservation report, sent while the call runs). */
-  before?: Promise<void>,
+  /** How the outcome reaches the workflow (default: the outcome signal; eager: the one signal-with-start report). */
+  deliver: (outcome: OperationOutcome) => Promise<void> = (outcome) => gc.signalOutcome(input.operationId, outcome),
 ): Promise<GovernedCallOutcome> {
   const started = Date.now();
   let result: CallResult;
@@ -158,14 +160,11 @@ async function forwardAndReport(
     result = await Promise.race([forward(), abort]);
   } catch (error) {
     const cancelled = opts.signal?.aborted === true;
-    await before?.catch(() => undefined);
-    await gc
-      .signalOutcome(input.operationId, {
-        status: cancelled ? 'cancelled' : 'failed',
-        durationMs: Date.now() - started,
-        errorMessage: error instanceof Error ? error.message : String(error),
-      })
-      .catch(() => undefined);
+    await deliver({
+      status: cancelled ? 'cancelled' : 'failed',
+      durationMs: Date.now() - started,
+      errorMessage: error instanceof Error ? error.message : String(error),
+    }).catch(() => undefined);
     throw error;
   }
   const durationMs = Date.now() - started;
@@ -178,16 +177,17 @@ async function forwardAndReport(
     ...(usage ? { usage } : {}),
   };
   // Durable in Temporal before the result leaves; the workflow commits the quota and audits after.
-  await before;
-  await gc.signalOutcome(input.operationId, outcome);
+  await deliver(outcome);
   return { kind: 'forwarded', result, state: { ...state, outcome } };
 }
 
 /**
- * Eager reservation (quota-only): no worker task on the way to the decision. The start is durable first, so the
- * workflow's timeout releases whatever this gateway reserves if it never reports (it dies, Temporal goes away).
- * Reservation ids are derived from the run id exactly as the workflow derives them, so a retried call attaching
- * to the same run reserves nothing twice and hears the same answer.
+ * Eager reservation (quota-only): no worker task on the way to the decision, and one after it. The start (with a
+ * start delay of the outcome timeout) is durable first, so the workflow releases whatever this gateway reserves if it
+ * never reports (it dies, Temporal goes away): the delay ends, the first workflow task finds no report. Reservation
+ * ids are derived from the run id exactly as the workflow derives them, so a retried call attaching to the same run
+ * reserves nothing twice and hears the same answer. One report after the call (signal-with-start: reservations and
+ * outcome) wakes the workflow, which records, audits and commits in that one task.
  */
 async function runEagerCall(
   gc: GovernanceClient,
@@ -196,12 +196,17 @@ async function runEagerCall(
   forward: () => Promise<CallResult>,
   opts: GovernedCallOptions,
   abort: Promise<never>,
-  cancel: () => Promise<void>,
 ): Promise<GovernedCallOutcome> {
   const quotas = input.quotas ?? [];
-  const eager: GovernedOperationInput = { ...input, eagerReservation: true };
+  const eager: GovernedOperationInput = { ...input, eagerReservation: true, delayedStart: true };
+  const startDelayMs = outcomeTimeoutMsOf(eager);
+  const report = (r: ReservationReport | OperationOutcome) => gc.reportEager(eager, r, { startDelayMs });
+  // Wakes the delayed run to release at once (a plain signal or a cancel would wait for the end of the delay).
+  const cancel = async (): Promise<void> => {
+    await report({ status: 'cancelled' }).catch(() => undefined);
+  };
   // Not started (Temporal unreachable, or the caller left first): nothing reserved, nothing to cancel.
-  const { runId } = await Promise.race([gc.start(eager), abort]);
+  const { runId } = await Promise.race([gc.start(eager, { startDelayMs }), abort]);
   let results: ReserveQuotaResult[];
   try {
     results = await Promise.race([
@@ -238,15 +243,15 @@ async function runEagerCall(
       `operation ${input.operationId} expired before its quota reservation; repeat the call`,
     );
   }
-  const report = gc.signalReservation(input.operationId, { reservations: results });
   const state = eagerState(eager, results);
   if (state.decision !== 'allow') {
     // The workflow records the refusal and releases any other reservation of the call from this report.
-    await report;
+    await report({ reservations: results });
     return { kind: 'denied', message: denialText(state), state };
   }
-  report.catch(() => undefined); // awaited by forwardAndReport before the outcome
-  return forwardAndReport(gc, input, state, forward, opts, abort, report);
+  return forwardAndReport(gc, input, state, forward, opts, abort, (outcome) =>
+    report({ reservations: results, outcome }).then(() => undefined),
+  );
 }
 
 /** The decision an eager operation's workflow takes from these results (state as the gateway knows it). */
