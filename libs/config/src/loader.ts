@@ -242,6 +242,7 @@ export function loadConfigSync(opts: RuntimeOptions = {}): AtomGovConfig {
         ]),
       ],
       maxBodyBytes: g.gateway?.max_body_bytes ?? 4 * 1024 * 1024,
+      aggregate: g.gateway?.aggregate ?? false,
       apiKeys,
     },
     temporal: {

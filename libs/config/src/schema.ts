@@ -351,6 +351,8 @@ const atomGovSchema = z.strictObject({
       allowed_origins: z.array(z.string()).optional(),
       allowed_hosts: z.array(z.string()).optional(),
       max_body_bytes: z.number().int().positive().optional(),
+      /** Serve the aggregate endpoint /mcp (every server the caller may use, names prefixed `<server>__`). */
+      aggregate: z.boolean().optional(),
       api_keys: z
         .array(
           z.strictObject({

@@ -330,6 +330,8 @@ export interface AtomGovConfig {
     allowedOrigins: string[];
     allowedHosts: string[];
     maxBodyBytes: number;
+    /** `gateway.aggregate`: serve `/mcp`, one endpoint for every server the caller may use. Default false. */
+    aggregate: boolean;
     apiKeys: ApiKeyConfig[];
   };
   temporal: {

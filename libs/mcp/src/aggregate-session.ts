@@ -164,8 +164,8 @@ export class AggregateSession {
     const i = this.members.findIndex((m) => m.session === session);
     if (i < 0) return;
     const [member] = this.members.splice(i, 1);
-    this.opts.logger.info(`aggregate session ${this.id}: server '${member!.server}' left`);
     if (this.closed) return;
+    this.opts.logger.info(`aggregate session ${this.id}: server '${member!.server}' left`);
     this.invalidate(['tools', 'prompts', 'resources', 'resourceTemplates']);
     for (const method of Object.keys(CHANGED_KINDS)) void this.sendNotification({ method });
   }
@@ -517,7 +517,10 @@ export class AggregateSession {
     exposedName: string,
     owners: Array<{ server: string; name: string }>,
   ): AggregateCollision {
-    const who = owners.map((o) => `'${o.server}' (${o.name})`).join(' and ');
+    // Resources keep their URI, so their own name would only repeat it.
+    const who = owners
+      .map((o) => (o.name === exposedName ? `'${o.server}'` : `'${o.server}' (${o.name})`))
+      .join(' and ');
     const where = owners.map((o) => `/mcp/${o.server}`).join(' or ');
     const message =
       `${LABEL[kind]} '${exposedName}' is refused on the aggregate endpoint: servers ${who} both expose it under ` +

@@ -35,7 +35,7 @@ const stdio = (name: string, args: string[], env: Record<string, string> = {}): 
 });
 const memory = stdio('memory', [memoryPath], { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') });
 const files = stdio('files', [filesystemPath, dir]);
-const secret = stdio('secret', [namedTools, 'secret', 'launch_codes']);
+const secret = stdio('secret', [namedTools, 'secret', 'launch_codes', 'grow']);
 
 const records: OperationRecord[] = [];
 const collisions: AggregateCollision[] = [];
@@ -222,6 +222,37 @@ describe('aggregate endpoint /mcp', () => {
     const templated = await client.readResource({ uri: 'demo://resource/dynamic/text/7' });
     expect(JSON.stringify(templated.contents)).toContain('7');
     expect(records.find((r) => r.method === 'resources/read' && r.target === everythingUris[0])).toMatchObject({
+      server: 'everything',
+      endpoint: 'aggregate',
+    });
+  });
+
+  it('forwards what upstreams send: tools list_changed, resources/updated of a subscription', async () => {
+    let changed!: () => void;
+    const listChanged = new Promise<void>((r) => (changed = r));
+    const admin = new Client(
+      { name: 'aggregate-spec', version: '1' },
+      { listChanged: { tools: { autoRefresh: false, onChanged: () => changed() } } },
+    );
+    await admin.connect(
+      new StreamableHTTPClientTransport(new URL(`${harness.base}/mcp`), {
+        requestInit: { headers: { 'x-test-roles': 'admin' } },
+      }),
+    );
+    clients.push(admin);
+    expect(text(await admin.callTool({ name: 'secret__grow', arguments: {} }))).toBe('secret:grow grown-2');
+    await listChanged;
+    expect((await allTools(admin)).tools.map((t) => t.name)).toContain('secret__grown-2');
+
+    const uri = 'demo://resource/static/document/architecture.md';
+    let updated!: (uri: unknown) => void;
+    const update = new Promise<unknown>((r) => (updated = r));
+    admin.setNotificationHandler('notifications/resources/updated', (n) => updated(n.params.uri));
+    await admin.subscribeResource({ uri });
+    // server-everything then sends an update for each subscribed URI every 5 s.
+    await admin.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+    expect(await update).toBe(uri);
+    expect(records.find((r) => r.method === 'resources/subscribe' && r.target === uri)).toMatchObject({
       server: 'everything',
       endpoint: 'aggregate',
     });

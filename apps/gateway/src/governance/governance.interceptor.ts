@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModu
 import { RateLimitService } from '@atom-gov/limits';
 import {
   ALLOW,
+  type AggregateCollision,
   type Decision,
   type Forward,
   type ForwardedRequest,
@@ -466,12 +467,49 @@ export class GovernanceInterceptor implements Interceptor, OnModuleInit, OnModul
   private pinAlert(e: PinBlockedEvent): void {
     this.metrics.pinBlocked.inc({ server: e.server, kind: e.kind });
     this.metrics.alerts.inc({ kind: 'pin_blocked' });
+    const targets = this.serverTargets([e.server]);
+    this.alerts.alert({ kind: 'pin_blocked', server: e.server, target: e.name, text: e.message, targets });
+  }
+
+  private serverTargets(servers: readonly string[]): NotificationTarget[] {
     const targets: NotificationTarget[] = [];
     for (const r of this.holder.current.engine.rules) {
-      if (r.servers !== null && !r.servers.has(e.server)) continue;
+      if (r.servers !== null && !servers.some((s) => r.servers!.has(s))) continue;
       for (const n of r.rule.audit.notifications) if (!targets.some((t) => t.uri === n.uri)) targets.push(n);
     }
-    this.alerts.alert({ kind: 'pin_blocked', server: e.server, target: e.name, text: e.message, targets });
+    return targets;
+  }
+
+  /**
+   * Aggregate endpoint `/mcp`: a server denied to the caller as a whole (a `deny:`, `local_only` or time rule that
+   * applies to every operation of it) is absent from the caller's aggregate session.
+   */
+  serverVisible(ctx: InterceptContext): boolean {
+    const d = this.holder.current.engine.decide({
+      tenant: ctx.tenant,
+      user: ctx.user,
+      roles: ctx.roles,
+      server: ctx.server,
+      method: ctx.method,
+      transport: ctx.transport,
+      local: isLocalCaller(ctx.transport, ctx.remoteAddress),
+      time: new Date(),
+    });
+    return d.effect !== 'deny';
+  }
+
+  /** Aggregate endpoint name collisions are the same rug-pull defence as pinning (issue 4): alerted like a pin block. */
+  collisionRefused(_ctx: InterceptContext, c: AggregateCollision): void {
+    this.metrics.alerts.inc({ kind: 'pin_blocked' });
+    const servers = c.owners.map((o) => o.server);
+    const targets = this.serverTargets(servers);
+    this.alerts.alert({
+      kind: 'pin_blocked',
+      server: servers.join(','),
+      target: c.exposedName,
+      text: c.message,
+      targets,
+    });
   }
 }
 

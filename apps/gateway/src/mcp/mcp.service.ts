@@ -64,6 +64,7 @@ export class McpService implements BeforeApplicationShutdown {
       maxBodyBytes: config.gateway.maxBodyBytes,
       allowedHosts: config.gateway.allowedHosts,
       allowedOrigins: config.gateway.allowedOrigins,
+      aggregate: config.gateway.aggregate,
       onOperation: async (record) => {
         observer?.operation(record);
         if (!config.global.audit) return;
@@ -91,6 +92,8 @@ export class McpService implements BeforeApplicationShutdown {
 }
 
 export function toAuditEvent(r: OperationRecord, configVersion: string) {
+  const notes = [...(r.annotations?.notes ?? [])];
+  if (r.endpoint === 'aggregate') notes.push(`via aggregate endpoint /mcp${r.exposedAs ? ` as ${r.exposedAs}` : ''}`);
   return {
     time: r.time,
     tenant: r.tenant,
@@ -105,8 +108,8 @@ export function toAuditEvent(r: OperationRecord, configVersion: string) {
     configVersion: r.annotations?.configVersion ?? configVersion,
     outcome: r.outcome,
     errorMessage: r.errorMessage,
-    // Shadow-mode would-be denials, soft limit hits and PII findings (kinds only).
-    ...(r.annotations?.notes?.length ? { notes: [...r.annotations.notes] } : {}),
+    // Shadow-mode would-be denials, soft limit hits and PII findings (kinds only); the aggregate endpoint's name.
+    ...(notes.length ? { notes } : {}),
     argsSummary: r.annotations?.argsSummary,
     resultSummary: r.annotations?.resultSummary,
     durationMs: Math.round(r.durationMs * 1000) / 1000,
