@@ -141,7 +141,11 @@ export class AggregateSession {
     return this.members.map((m) => m.hub);
   }
 
-  /** Adds a server before `connect` (config order is kept by the caller); `create` builds its member session. */
+  /**
+   * Adds a server: before `connect` in config order, or later when a server is added at a hot reload (the caller
+   * then gets list_changed; capabilities and instructions stay those announced at initialize). `create` builds the
+   * member session with the relay to this session.
+   */
   addMember(
     server: string,
     hub: UpstreamHub,
@@ -157,6 +161,11 @@ export class AggregateSession {
       notify: (notification, related) => this.notifyFromUpstream(notification, related),
     });
     this.members.push(member);
+    // Joined at a hot reload: the caller's lists changed.
+    if (this.server && !this.closed) {
+      this.invalidate(['tools', 'prompts', 'resources', 'resourceTemplates']);
+      for (const method of Object.keys(CHANGED_KINDS)) void this.sendNotification({ method });
+    }
   }
 
   /** The member session of `server` ended (upstream gone, server removed): the server leaves the listings. */

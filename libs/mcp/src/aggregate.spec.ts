@@ -354,11 +354,11 @@ describe('aggregate endpoint collisions', () => {
 });
 
 describe('aggregate endpoint and hot reload', () => {
-  it('a removed server leaves open aggregate sessions: list_changed, gone from the listing, its call in flight ends', async () => {
+  it('a removed server leaves open aggregate sessions (list_changed, gone, its call in flight ends); an added one joins', async () => {
     const h = await startHarness({ servers: [everythingStdio(), memory], aggregate: true });
     try {
       let changed!: () => void;
-      const listChanged = new Promise<void>((r) => (changed = r));
+      let listChanged = new Promise<void>((r) => (changed = r));
       const client = new Client(
         { name: 'aggregate-spec', version: '1' },
         { listChanged: { tools: { autoRefresh: false, onChanged: () => changed() } } },
@@ -379,6 +379,14 @@ describe('aggregate endpoint and hot reload', () => {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names.some((n) => n.startsWith('everything__'))).toBe(false);
       expect(names).toContain('memory__read_graph');
+
+      listChanged = new Promise<void>((r) => (changed = r));
+      await h.gateway.updateServers([memory, everythingStdio()]).settled;
+      await listChanged;
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain('everything__echo');
+      expect(text(await client.callTool({ name: 'everything__echo', arguments: { message: 'back' } }))).toBe(
+        'Echo: back',
+      );
     } finally {
       await h.close();
     }

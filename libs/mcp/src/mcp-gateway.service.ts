@@ -63,9 +63,16 @@ interface SessionEntry {
   transport: NodeStreamableHTTPServerTransport;
 }
 
+type AggregateInit = { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities };
+
 interface AggregateEntry {
   session: AggregateSession;
   transport: NodeStreamableHTTPServerTransport;
+  /** What the caller announced: servers joining later are opened with it too. */
+  init: AggregateInit;
+  opts: HandleOptions;
+  /** Loopback caller (local_only servers take part). */
+  local: boolean;
 }
 
 /** A JSON body is needed before a session exists (initialize); this error says what was wrong. */
@@ -176,6 +183,8 @@ export class McpGateway {
       this.servers.set(name, def);
       this.removed.delete(name);
     }
+    for (const name of update.added)
+      for (const entry of this.aggregates.values()) endings.push(this.joinAggregate(entry, next.get(name)!));
     if (update.added.length + update.removed.length + update.changed.length > 0)
       this.logger.info(
         `servers reloaded: added [${update.added.join(', ')}], removed [${update.removed.join(', ')}], ` +
@@ -347,19 +356,18 @@ export class McpGateway {
   }
 
   private async openAggregate(
-    init: { id: string | number; clientInfo: Implementation; capabilities: ClientCapabilities },
+    init: AggregateInit,
     req: IncomingMessage,
     res: ServerResponse,
     body: unknown,
     opts: HandleOptions,
   ): Promise<void> {
     const id = randomUUID();
-    const transportKind = opts.transport ?? 'http';
     const local = isLoopback(opts.remoteAddress ?? req.socket.remoteAddress);
     const aggregate = new AggregateSession({
       id,
       identity: opts.identity,
-      transport: transportKind,
+      transport: opts.transport ?? 'http',
       remoteAddress: opts.remoteAddress,
       interceptor: this.opts.interceptor,
       onOperation: this.opts.onOperation,
@@ -373,83 +381,120 @@ export class McpGateway {
         this.opts.onSessionClosed?.(id, AGGREGATE_SERVER);
       },
     });
-    // A local_only server is absent for remote callers, a server the interceptor refuses for this caller too.
-    const candidates: UpstreamServerConfig[] = [];
-    for (const config of this.servers.values()) {
-      if (config.localOnly && !local) continue;
-      if (await this.serverVisible(config, opts, id)) candidates.push(config);
-    }
-    const opened = await Promise.all(
-      candidates.map(async (config) => {
-        const started = performance.now();
-        const record = (decision: 'allow' | 'deny' | 'error', errorMessage?: string) =>
-          this.opts.onOperation?.({
-            time: new Date(),
-            tenant: opts.identity.tenant,
-            user: opts.identity.user,
-            sessionId: id,
-            server: config.name,
-            method: 'initialize',
-            target: init.clientInfo.name,
-            decision,
-            outcome: decision === 'allow' ? 'ok' : decision === 'deny' ? 'denied' : 'error',
-            ...(errorMessage !== undefined ? { errorMessage } : {}),
-            durationMs: performance.now() - started,
-            requestBytes: JSON.stringify(body).length,
-            responseBytes: 0,
-            transport: transportKind,
-            endpoint: 'aggregate',
-          });
-        let hub: UpstreamHub;
-        try {
-          hub = await this.hubFor(config, opts.identity, init);
-        } catch (error) {
-          // One server that cannot start must not take the others down: it is absent, logged and audited.
-          this.logger.warn(`aggregate session ${id}: server '${config.name}' unavailable: ${(error as Error).message}`);
-          await record('error', (error as Error).message);
-          return undefined;
-        }
-        const checked = await this.checkInitialize(config, hub, opts, id, 'initialize');
-        if ('deny' in checked) {
-          if (hub.sessions.size === 0 && !hub.keepOpen && !config.share) await hub.close();
-          await record('deny', checked.deny);
-          return undefined;
-        }
-        await record('allow');
-        return { config, hub, instructions: 'instructions' in checked ? checked.instructions : hub.instructions };
+    const entry: AggregateEntry = {
+      session: aggregate,
+      transport: new NodeStreamableHTTPServerTransport({
+        sessionIdGenerator: () => id,
+        onsessionclosed: () => void this.aggregates.get(id)?.session.close(),
       }),
-    );
-    const transport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => id,
-      onsessionclosed: () => void this.aggregates.get(id)?.session.close(),
-    });
-    for (const member of opened) {
-      if (!member) continue;
-      const { config, hub } = member;
-      aggregate.addMember(config.name, hub, member.instructions, (relay) => {
-        const session: DownstreamSession = new DownstreamSession(hub, {
-          id,
-          identity: opts.identity,
-          server: config.name,
-          transport: transportKind,
-          remoteAddress: opts.remoteAddress,
-          interceptor: this.opts.interceptor,
-          onOperation: this.opts.onOperation,
-          logger: this.logger,
-          requestTimeoutMs: this.opts.requestTimeoutMs,
-          stateless: true,
-          relay,
-          onclose: () => aggregate.memberClosed(session),
-        });
-        return session;
-      });
-    }
+      init,
+      opts,
+      local,
+    };
+    const transport = entry.transport;
+    const members = await Promise.all([...this.servers.values()].map((config) => this.openMember(entry, config)));
+    for (const member of members) if (member) this.addMember(entry, member.config, member.hub, member.instructions);
     await aggregate.connect(transport);
-    this.aggregates.set(id, { session: aggregate, transport });
+    this.aggregates.set(id, entry);
     // Removed by a reload while its upstream was starting: it leaves like at any other reload.
     for (const name of aggregate.servers)
       if (!this.servers.has(name)) void aggregate.removeServer(name, removedError(name));
     await transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * One server of an aggregate session: absent (undefined) when the caller may not use it (local_only for a remote
+   * caller, refused by the interceptor), when its upstream cannot start, or when its announcement is refused.
+   * Each outcome but the first is audited as the member's `initialize`.
+   */
+  private async openMember(
+    entry: AggregateEntry,
+    config: UpstreamServerConfig,
+  ): Promise<{ config: UpstreamServerConfig; hub: UpstreamHub; instructions?: string } | undefined> {
+    const { session: aggregate, init, opts } = entry;
+    if (config.localOnly && !entry.local) return undefined;
+    if (!(await this.serverVisible(config, opts, aggregate.id))) return undefined;
+    const started = performance.now();
+    const record = (decision: 'allow' | 'deny' | 'error', errorMessage?: string) =>
+      this.opts.onOperation?.({
+        time: new Date(),
+        tenant: opts.identity.tenant,
+        user: opts.identity.user,
+        sessionId: aggregate.id,
+        server: config.name,
+        method: 'initialize',
+        target: init.clientInfo.name,
+        decision,
+        outcome: decision === 'allow' ? 'ok' : decision === 'deny' ? 'denied' : 'error',
+        ...(errorMessage !== undefined ? { errorMessage } : {}),
+        durationMs: performance.now() - started,
+        requestBytes: 0,
+        responseBytes: 0,
+        transport: opts.transport ?? 'http',
+        endpoint: 'aggregate',
+      });
+    let hub: UpstreamHub;
+    try {
+      hub = await this.hubFor(config, opts.identity, init);
+    } catch (error) {
+      // One server that cannot start must not take the others down: it is absent, logged and audited.
+      this.logger.warn(
+        `aggregate session ${aggregate.id}: server '${config.name}' unavailable: ${(error as Error).message}`,
+      );
+      await record('error', (error as Error).message);
+      return undefined;
+    }
+    const checked = await this.checkInitialize(config, hub, opts, aggregate.id, 'initialize');
+    if ('deny' in checked) {
+      if (hub.sessions.size === 0 && !hub.keepOpen && !config.share) await hub.close();
+      await record('deny', checked.deny);
+      return undefined;
+    }
+    await record('allow');
+    return { config, hub, instructions: 'instructions' in checked ? checked.instructions : hub.instructions };
+  }
+
+  private addMember(
+    entry: AggregateEntry,
+    config: UpstreamServerConfig,
+    hub: UpstreamHub,
+    instructions: string | undefined,
+  ): void {
+    const { session: aggregate, opts } = entry;
+    aggregate.addMember(config.name, hub, instructions, (relay) => {
+      const session: DownstreamSession = new DownstreamSession(hub, {
+        id: aggregate.id,
+        identity: opts.identity,
+        server: config.name,
+        transport: opts.transport ?? 'http',
+        remoteAddress: opts.remoteAddress,
+        interceptor: this.opts.interceptor,
+        onOperation: this.opts.onOperation,
+        logger: this.logger,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        stateless: true,
+        relay,
+        onclose: () => aggregate.memberClosed(session),
+      });
+      return session;
+    });
+  }
+
+  /** A server added at a hot reload joins an open aggregate session (its caller gets list_changed). */
+  private async joinAggregate(entry: AggregateEntry, config: UpstreamServerConfig): Promise<void> {
+    const member = await this.openMember(entry, config).catch((error: unknown) => {
+      this.logger.warn(
+        `aggregate session ${entry.session.id}: '${config.name}' cannot join: ${(error as Error).message}`,
+      );
+      return undefined;
+    });
+    if (!member) return;
+    // The session ended, or the server changed or went, while its upstream was starting.
+    if (!this.aggregates.has(entry.session.id) || this.servers.get(config.name) !== config) {
+      if (member.hub.sessions.size === 0 && !member.hub.keepOpen && !config.share) await member.hub.close();
+      return;
+    }
+    this.addMember(entry, config, member.hub, member.instructions);
   }
 
   private async serverVisible(config: UpstreamServerConfig, opts: HandleOptions, sessionId: string): Promise<boolean> {
