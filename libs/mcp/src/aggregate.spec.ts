@@ -14,7 +14,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { AGGREGATE_COLLISION } from './aggregate-session.js';
 import { SERVER_REMOVED } from './mcp-gateway.service.js';
 import { ALLOW, type AggregateCollision, type Interceptor, type OperationRecord } from './interceptor.js';
-import { everythingPath, everythingStdio, startHarness, type Harness } from './spec-harness.js';
+import { everythingPath, everythingStdio, groupGone, startHarness, type Harness } from './spec-harness.js';
 import type { UpstreamServerConfig } from './types.js';
 import { passthroughResult } from './upstream-hub.js';
 
@@ -256,6 +256,42 @@ describe('aggregate endpoint /mcp', () => {
       server: 'everything',
       endpoint: 'aggregate',
     });
+  });
+
+  it('ending the session kills every member upstream’s process group', async () => {
+    const before = harness.gateway.upstreamPids();
+    const client = await connect(harness);
+    await client.listTools();
+    const pids = harness.gateway.upstreamPids().filter((p) => !before.includes(p));
+    expect(pids).toHaveLength(3); // everything, memory, files (secret is not started for this caller)
+    await (client.transport as StreamableHTTPClientTransport).terminateSession();
+    for (const pid of pids) expect(await groupGone(pid)).toBe(true);
+  });
+
+  it('answers hostile requests with the precise error: bad Origin, malformed JSON, oversized body, unknown session', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      fetch(`${harness.base}/mcp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        body,
+      });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
+    expect((await post(init, { origin: 'https://evil.example' })).status).toBe(403);
+    const malformed = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error: { code: number } }).error.code).toBe(-32700);
+    expect((await post(`"${'x'.repeat(5 * 1024 * 1024)}"`)).status).toBe(413);
+    const unknown = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), {
+      'mcp-session-id': 'no-such-session',
+    });
+    expect(unknown.status).toBe(404);
+    // Still serving.
+    expect((await (await connect(harness)).listTools()).tools.length).toBeGreaterThan(0);
   });
 
   it('refuses a 2026-07-28 stateless request and a session of another caller', async () => {
