@@ -4,7 +4,7 @@
 //   npm run bench -- audit-export            (options: --events N, --formats json,csv,jsonl,json+pgp)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as openpgp from 'openpgp';
@@ -126,7 +126,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     let peakRss = 0;
-    const result = await exportAuditEvents(store.stream({}, { batchSize: 2000 }), {
+    // The page size `atom-gov export` reads with (apps/cli export.command.ts EXPORT_PAGE).
+    const result = await exportAuditEvents(store.stream({}, { batchSize: 1000 }), {
       format,
       output,
       // Sampled after each chunk: flat across the run means nothing accumulates with the trail.
@@ -148,13 +149,14 @@ async function main(): Promise<void> {
           .toLocaleString('en')
           .padStart(8)} events/s  ${(result.bytes / 1048576).toFixed(0).padStart(5)} MiB  ` +
         `cpu ${cpuSeconds.toFixed(1).padStart(5)} s  rss ${(peakRss / 1048576).toFixed(0).padStart(4)} MiB  ` +
-        `${ok ? 'OK' : 'MISS'} (target <= ${TARGET_S} s wall)`,
+        `${ok ? 'OK' : 'MISS'} (target <= ${TARGET_S} s wall)  load ${loadavg()[0]!.toFixed(1)}`,
     );
     console.log(rows[rows.length - 1]);
   }
   const peakMiB = process.resourceUsage().maxRSS / 1024;
   console.log(
     '\nwall = elapsed time of the export; cpu = CPU time this process used (on a loaded machine wall >> cpu);\n' +
+      'load = 1-minute load average when the export ended (2 cores: above 2 the export waited for a CPU);\n' +
       'rss = peak resident memory of the process while that export ran (the seeding connection cache included).',
   );
   console.log(`peak RSS of the whole run: ${peakMiB.toFixed(0)} MiB (the seeding included; the trail is far larger)`);
