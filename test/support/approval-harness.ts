@@ -60,6 +60,9 @@ export async function startApprovalHarness(notifiers: Notifier[]): Promise<Appro
     async recordAuditBatch(records) {
       audit.push(...records);
     },
+    async settleOperation({ records }) {
+      audit.push(...records);
+    },
     async notify(request) {
       const scheme = /^slack:/i.test(request.target) ? 'slack' : 'mailto';
       const notifier = notifiers.find((n) => n.schemes.includes(scheme));

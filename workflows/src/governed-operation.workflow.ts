@@ -59,6 +59,11 @@ const audit = proxyLocalActivities<Pick<GovernedOperationActivities, 'recordAudi
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
 });
+// Delayed-start operations end with one local activity: audit records, commits and releases together.
+const settler = proxyLocalActivities<Pick<GovernedOperationActivities, 'settleOperation'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '30 seconds' },
+});
 // Bounded: a channel that is down must not hold an approval; the failure is audited instead.
 const notifier = proxyActivities<Pick<GovernedOperationActivities, 'notify'>>({
   startToCloseTimeout: '30 seconds',
@@ -360,6 +365,8 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
 
   // --- the saga: compensations registered before the reservations are awaited ---
   const compensations: Array<() => Promise<void>> = [];
+  /** Eager operations: every reservation id this run can have (the gateway's reserve used them). */
+  const eagerIds: string[] = [];
   const releaseAll = async (): Promise<void> => {
     await CancellationScope.nonCancellable(async () => {
       await Promise.all(compensations.splice(0).map((c) => c()));
@@ -406,6 +413,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
       // deny) and, when allowed, the outcome.
       (input.quotas ?? []).forEach((quota, i) => {
         const reservationId = reservationIdOf(i, quota);
+        eagerIds.push(reservationId);
         compensations.push(() => store.releaseQuota({ reservationId }));
       });
       const over = (): boolean => state.decision === 'deny' || (state.decision === 'allow' && outcome !== undefined);
@@ -461,9 +469,25 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   await condition(allHandlersFinished);
   return snapshot();
 
+  /** Delayed start: the held audit records and these commits or releases, in one non-cancellable local activity. */
+  async function settleAtOnce(change: {
+    commits?: Array<{ reservationId: string; used: number }>;
+    releases?: string[];
+  }) {
+    holdAudit = false;
+    const records = held.splice(0);
+    await CancellationScope.nonCancellable(() => settler.settleOperation({ records, ...change }));
+    compensations.length = 0;
+  }
+
   async function closeDenied(): Promise<void> {
-    flushAudit();
-    await releaseAll();
+    if (input.delayedStart === true) {
+      await settleAtOnce({ releases: eagerIds });
+      for (const q of state.quotas) if (q.status === 'reserved') q.status = 'released';
+    } else {
+      flushAudit();
+      await releaseAll();
+    }
     if (state.decisionReason === 'cancelled') publish('cancelled');
     else if (input.approvalMode === 'defer' && !decisionDelivered) {
       // A deferred caller learns the decision by repeating the call: stay open (reservation already released) so
@@ -590,6 +614,21 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
         ...(report.resultSummary !== undefined ? { resultSummary: report.resultSummary } : {}),
       }),
     );
+    if (input.delayedStart === true) {
+      // The held records, the outcome's and the commit (or the release) in one local activity.
+      const succeeded = report.status === 'succeeded';
+      const reserved = state.quotas.filter((q) => q.status === 'reserved');
+      const commits = succeeded
+        ? reserved.map((q) => ({ reservationId: q.reservationId, used: report.usage?.[q.resource] ?? q.reserved }))
+        : [];
+      await settleAtOnce(succeeded ? { commits } : { releases: eagerIds });
+      reserved.forEach((q, i) => {
+        q.status = succeeded ? 'committed' : 'released';
+        if (succeeded) q.committed = commits[i]?.used ?? q.reserved;
+      });
+      publish(report.status);
+      return;
+    }
     // Quota-only: the held records and the outcome's go as one batch, alongside the commit or release.
     flushAudit();
     if (report.status === 'succeeded') {

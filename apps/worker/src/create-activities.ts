@@ -37,6 +37,7 @@ export function createActivities(deps: ActivityDeps): Activities {
         releaseQuota: async () => notConfigured(),
         recordAudit: async () => notConfigured(),
         recordAuditBatch: async () => notConfigured(),
+        settleOperation: async () => notConfigured(),
         notify: async () => notConfigured(),
       };
   return { ...createHealthActivities(deps), ...governed, ...createRetentionActivities(deps.retention) };

@@ -83,6 +83,29 @@ describe('governed operation activities', () => {
     expect((await quotas.reservation('c'))?.status).toBe('committed');
   });
 
+  it('settles an operation in one activity: records, commits and releases, idempotent when retried', async () => {
+    const acts = createGovernedOperationActivities({ audit, quotas, notifiers: new NotifierRegistry() });
+    const quota = { limit: 10, amount: 1, enforcement: 'hard' as const, at: new Date('2026-11-24T12:00:00.000Z') };
+    const counterKey = 'acme|tenant:settle|r|api_calls';
+    for (const id of ['s1', 's2'])
+      await quotas.reserve({ ...quota, reservationId: id, tenant: 'acme', counterKey, periodMs: 86_400_000 });
+    const records = ['requested', 'decided', 'outcome'].map((event) => ({
+      ...record,
+      id: `op-settle:run:${event}`,
+      event: event as OperationAuditRecord['event'],
+      operationId: 'op-settle',
+    }));
+    const settle = { records, commits: [{ reservationId: 's1', used: 3 }], releases: ['s2', 'never-reserved'] };
+    await env.run(acts.settleOperation, settle);
+    await env.run(acts.settleOperation, settle); // a retried local activity changes nothing
+    expect(await quotas.reservation('s1')).toMatchObject({ status: 'committed' });
+    expect(await quotas.reservation('s2')).toMatchObject({ status: 'released' });
+    expect(await quotas.reservation('never-reserved')).toMatchObject({ status: 'released' });
+    expect(await quotas.usage(counterKey, quota.at, 86_400_000)).toBe(3);
+    const stored = await audit.query({ tenant: 'acme', operationId: 'op-settle', limit: 10 });
+    expect(stored.map((e) => e.intent?.split(':')[0]).sort()).toEqual(['decided', 'outcome', 'requested']);
+  });
+
   it('routes notifications by scheme and fails non-retryably for an unconfigured channel', async () => {
     const got: string[] = [];
     const registry = new NotifierRegistry([

@@ -45,6 +45,14 @@ export function createGovernedOperationActivities(deps: GovernedOperationDeps): 
       // Concurrent appends: the audit store's group commit makes them one durable batch.
       await Promise.all(records.map((r) => deps.audit.append(toAuditEvent(r))));
     },
+    async settleOperation({ records, commits = [], releases = [] }) {
+      // Concurrent: the audit store's and the quota store's group commits each make theirs one durable batch.
+      await Promise.all([
+        ...records.map((r) => deps.audit.append(toAuditEvent(r))),
+        ...commits.map(({ reservationId, used }) => deps.quotas.commit(reservationId, used)),
+        ...releases.map((reservationId) => deps.quotas.release(reservationId)),
+      ]);
+    },
     async notify(request: NotificationRequest) {
       return deps.notifiers.send(request);
     },

@@ -1,7 +1,9 @@
-// Determinism guard over recorded histories: every history in test/fixtures/histories (recorded on the real dev
-// server by the workflow code of the commit named in the file name, History.encode of fetchHistory()) must replay with today's workflow code. Runs
-// that were in flight when a worker is upgraded are replayed exactly like this, so a change that breaks one of these
-// needs `patched()` (or an input flag, as `delayedStart` does) instead of a new recording.
+// Determinism guard over recorded histories: every history in test/fixtures/histories must replay with today's
+// workflow code. Recorded on the real dev server (History.encode of fetchHistory()); the prefix names the workflow
+// path that wrote it: v1 = eager quota-only with a reservation and an outcome signal (and the approval path) as of
+// cbd43f2; v2 = delayed-start eager path, settled by one settleOperation local activity. Runs in flight when a worker
+// is upgraded are replayed exactly like this, so a change that breaks one of these needs `patched()` (or an input
+// flag, as `delayedStart` does) instead of a new recording.
 import { describe, expect, it, beforeAll } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -60,6 +60,7 @@ export {
   type ReservationReport,
   type ReserveQuotaInput,
   type ReserveQuotaResult,
+  type SettleOperationInput,
   type Vote,
 } from './governed-operation.contract.js';
 export {
