@@ -156,7 +156,12 @@ function pageReader(source: AuditStreamSource, filter: AuditQuery): PageReader {
     qb.orderBy('e.time', 'ASC').addOrderBy('e.id', 'ASC');
     const [sql, params] = qb.getQueryAndParameters() as [string, unknown[]];
     const at = (marker: string) => params.flatMap((p, i) => (p === marker ? [i] : []));
-    return { sql, params, timeAt: at(AFTER_TIME), idAt: at(AFTER_ID) };
+    const query = { sql, params, timeAt: at(AFTER_TIME), idAt: at(AFTER_ID) };
+    // Without both, every page would repeat the first one: fail loudly if a TypeORM upgrade changes the binding.
+    if (withCursor && (query.timeAt.length === 0 || query.idAt.length === 0)) {
+      throw new Error('the page cursor parameters were not found in the generated SQL');
+    }
+    return query;
   };
   const first = build(false);
   const next = build(true);
@@ -169,11 +174,15 @@ function pageReader(source: AuditStreamSource, filter: AuditQuery): PageReader {
     return params;
   };
   const timeColumn = column('time');
-  const toDate = (value: unknown): Date =>
-    // SQLite keeps `YYYY-MM-DD HH:MM:SS.sss` (UTC, as TypeORM writes it): that common case without two regexes.
-    typeof value === 'string' && value.length === 23 && value.charCodeAt(10) === 32
-      ? new Date(`${value.slice(0, 10)}T${value.slice(11)}Z`)
-      : (driver.prepareHydratedValue(value, timeColumn) as Date);
+  const toDate = (value: unknown): Date => {
+    // pg parses timestamptz itself; SQLite keeps `YYYY-MM-DD HH:MM:SS.sss` (UTC, as TypeORM writes it): both common
+    // cases without TypeORM's two regexes per row, anything else through TypeORM.
+    if (value instanceof Date) return value;
+    if (typeof value === 'string' && value.length === 23 && value.charCodeAt(10) === 32) {
+      return new Date(`${value.slice(0, 10)}T${value.slice(11)}Z`);
+    }
+    return driver.prepareHydratedValue(value, timeColumn) as Date;
+  };
   const decoder = (names: readonly string[]): RowDecoder => {
     // Aliases are `e_<column name>`; positions are looked up by name rather than assumed from the select order.
     const index = columns.map((c) => names.indexOf(`e_${c.databaseName}`));
