@@ -186,6 +186,34 @@ describe('aggregate endpoint /mcp through the gateway', () => {
   });
 });
 
+describe('aggregate endpoint /mcp for a 2026-07-28 client', () => {
+  it('lists, calls and refuses collisions the same way, statelessly', async () => {
+    const client = new Client(
+      { name: 'aggregate-e2e-2026', version: '1' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    );
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${carol.key}` } },
+      }),
+    );
+    clients.push(client);
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain('files__read_text_file');
+    expect(names.some((n) => n.startsWith('memory__'))).toBe(false);
+    expect(names).not.toContain('a__b__c');
+    expect(text(await client.callTool({ name: 'everything__echo', arguments: { message: '2026' } }))).toBe(
+      'Echo: 2026',
+    );
+    expect(text(await client.callTool({ name: 'a__b__c', arguments: {} }))).toContain(
+      'is refused on the aggregate endpoint',
+    );
+    const [echo] = await gw.audit.query({ server: 'everything', target: 'echo', user: 'carol' });
+    expect(echo?.notes).toContain('via aggregate endpoint /mcp as everything__echo');
+  });
+});
+
 describe('gateway.aggregate in the config', () => {
   it('is off by default and must be a boolean', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aggregate-config-'));

@@ -14,7 +14,8 @@ import {
   type Transport,
 } from '@modelcontextprotocol/server';
 import { detectCollisions } from '@atom-gov/pinning';
-import type { DownstreamSession } from './downstream-session.js';
+import { createHash } from 'node:crypto';
+import type { DownstreamSession, InputRetry } from './downstream-session.js';
 import type {
   AggregateCollision,
   InterceptContext,
@@ -88,6 +89,7 @@ interface Snapshot {
   collisions: Map<string, AggregateCollision>;
   /** Resource templates with their matcher (resourceTemplates snapshots only). */
   templates?: Array<{ server: string; uriTemplate: string; template: UriTemplate }>;
+  digest?: string;
 }
 
 export interface AggregateSessionOptions {
@@ -104,6 +106,11 @@ export interface AggregateSessionOptions {
   onclose?: () => void;
   /** Close when `notifications/initialized` has not arrived within this time. Default 30 s. */
   handshakeTimeoutMs?: number;
+  /**
+   * One 2026-07-28 request (no session): no handshake; retries of input_required rounds are passed to the member;
+   * list cursors are checked against a digest of the merged list rebuilt per request.
+   */
+  stateless?: boolean;
 }
 
 type Notify = (n: Notification) => Promise<void>;
@@ -186,6 +193,11 @@ export class AggregateSession {
   }
 
   async connect(transport: Transport): Promise<void> {
+    await this.createServer().connect(transport);
+  }
+
+  /** The SDK Server facing the assistant (2026-07-28: the per-request server the SDK's handler connects itself). */
+  createServer(): Server {
     const server = new Server(this.opts.serverInfo, {
       capabilities: unionCapabilities(this.members.map((m) => m.hub.capabilities)),
       instructions: this.instructions(),
@@ -196,7 +208,10 @@ export class AggregateSession {
       this.lastActivity = Date.now();
       this.active++;
       try {
-        return await this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify);
+        const retry = this.opts.stateless
+          ? { requestState: ctx.mcpReq.requestState<string>(), inputResponses: ctx.mcpReq.inputResponses }
+          : undefined;
+        return await this.handle(request, ctx.mcpReq.signal, ctx.mcpReq.notify, retry);
       } finally {
         this.active--;
         this.lastActivity = Date.now();
@@ -207,11 +222,13 @@ export class AggregateSession {
     };
     server.onclose = () => void this.close();
     server.onerror = (error) => this.opts.logger.warn(`aggregate session ${this.id}: ${error.message}`);
-    const handshake = setTimeout(() => void this.close(), this.opts.handshakeTimeoutMs ?? 30_000);
-    handshake.unref();
-    server.oninitialized = () => clearTimeout(handshake);
+    if (!this.opts.stateless) {
+      const handshake = setTimeout(() => void this.close(), this.opts.handshakeTimeoutMs ?? 30_000);
+      handshake.unref();
+      server.oninitialized = () => clearTimeout(handshake);
+    }
     this.server = server;
-    await server.connect(transport);
+    return server;
   }
 
   async close(): Promise<void> {
@@ -239,7 +256,12 @@ export class AggregateSession {
     return [head, ...parts].join('\n\n');
   }
 
-  private async handle(request: JSONRPCRequest, signal: AbortSignal, notify: Notify): Promise<McpResult> {
+  private async handle(
+    request: JSONRPCRequest,
+    signal: AbortSignal,
+    notify: Notify,
+    retry?: InputRetry,
+  ): Promise<McpResult> {
     const method = request.method;
     const params = (request.params ?? {}) as Record<string, unknown>;
     const kind = LIST_KIND[method];
@@ -259,6 +281,7 @@ export class AggregateSession {
           signal,
           notify,
           exposed,
+          retry,
         );
       }
       case 'resources/read':
@@ -269,7 +292,7 @@ export class AggregateSession {
         const route = await this.routeUri(uri, request, signal, notify);
         if (!route) return this.unknown(method, uri, `Resource ${uri} not found`, -32002);
         if ('refused' in route) return this.refuse(method, route.refused, uri);
-        return route.member.session.dispatch(request, signal, notify, uri);
+        return route.member.session.dispatch(request, signal, notify, uri, retry);
       }
       case 'completion/complete':
         return this.complete(request, params, signal, notify);
@@ -405,8 +428,10 @@ export class AggregateSession {
     let offset = 0;
     if (cursor !== undefined) {
       const c = decodeCursor(cursor);
-      const s = this.snapshots.get(kind);
-      if (!c || c.k !== kind || !s || s.seq !== c.s || c.o > s.items.length)
+      // Stateless (2026-07-28): every page request rebuilds the merged list; the cursor's digest proves it unchanged.
+      let s = this.snapshots.get(kind);
+      if (c && c.k === kind && this.opts.stateless) s = await this.build(kind, request, rest, signal, notify);
+      if (!c || c.k !== kind || !s || (this.opts.stateless ? digest(s) !== c.d : s.seq !== c.s) || c.o > s.items.length)
         throw new ProtocolError(
           -32602,
           `Invalid cursor for ${LIST_METHOD[kind]}: it is not one this session issued, or the listing has changed since; list again without a cursor`,
@@ -419,7 +444,9 @@ export class AggregateSession {
     const key = kind === 'resourceTemplates' ? 'resourceTemplates' : kind;
     return {
       [key]: snapshot.items.slice(offset, end),
-      ...(end < snapshot.items.length ? { nextCursor: encodeCursor({ k: kind, s: snapshot.seq, o: end }) } : {}),
+      ...(end < snapshot.items.length
+        ? { nextCursor: encodeCursor({ k: kind, s: snapshot.seq, o: end, d: digest(snapshot) }) }
+        : {}),
     };
   }
 
@@ -715,6 +742,16 @@ interface Cursor {
   k: ListKind;
   s: number;
   o: number;
+  /** Digest of the merged list's exposed names (stateless requests rebuild the list and compare). */
+  d: string;
+}
+
+function digest(s: Snapshot): string {
+  s.digest ??= createHash('sha256')
+    .update(JSON.stringify([...s.owners.keys()]))
+    .digest('base64url')
+    .slice(0, 16);
+  return s.digest;
 }
 
 function encodeCursor(c: Cursor): string {
@@ -725,7 +762,13 @@ function decodeCursor(cursor: unknown): Cursor | undefined {
   if (typeof cursor !== 'string') return undefined;
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.k === 'string' && Number.isSafeInteger(c.s) && Number.isSafeInteger(c.o) && c.o! >= 0)
+    if (
+      typeof c.k === 'string' &&
+      typeof c.d === 'string' &&
+      Number.isSafeInteger(c.s) &&
+      Number.isSafeInteger(c.o) &&
+      c.o! >= 0
+    )
       return c as Cursor;
   } catch {
     // not one of ours

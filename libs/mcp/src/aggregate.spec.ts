@@ -294,16 +294,7 @@ describe('aggregate endpoint /mcp', () => {
     expect((await (await connect(harness)).listTools()).tools.length).toBeGreaterThan(0);
   });
 
-  it('refuses a 2026-07-28 stateless request and a session of another caller', async () => {
-    const modern = await fetch(`${harness.base}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
-    });
-    expect(modern.status).toBe(400);
-    expect(((await modern.json()) as { error: { message: string } }).error.message).toContain(
-      'served per server at /mcp/<server>',
-    );
+  it('refuses a session of another caller', async () => {
     const client = await connect(harness);
     const sessionId = (client.transport as StreamableHTTPClientTransport).sessionId!;
     const stolen = await fetch(`${harness.base}/mcp`, {
@@ -317,6 +308,86 @@ describe('aggregate endpoint /mcp', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
     });
     expect(stolen.status).toBe(404);
+  });
+});
+
+describe('aggregate endpoint, 2026-07-28 (stateless)', () => {
+  /** With sampling declared server-everything offers one more tool, so comparisons with a plain client omit it. */
+  async function modern(withSampling = false): Promise<{ client: Client; sampling: unknown[] }> {
+    const sampling: unknown[] = [];
+    const client = new Client(
+      { name: 'aggregate-2026', version: '1' },
+      {
+        capabilities: withSampling ? { sampling: {} } : {},
+        versionNegotiation: { mode: { pin: '2026-07-28' } },
+      },
+    );
+    if (withSampling)
+      client.setRequestHandler('sampling/createMessage', async (request) => {
+        sampling.push(request.params.messages);
+        return { role: 'assistant', content: { type: 'text', text: 'sampled: 42' }, model: 'test-model' };
+      });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${harness.base}/mcp`)));
+    clients.push(client);
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    return { client, sampling };
+  }
+
+  it('discover, merged pages, routed calls and per-call decisions as for a 2025 session', async () => {
+    const { client } = await modern();
+    expect(client.getServerCapabilities()).toMatchObject({ tools: {}, prompts: {}, resources: {} });
+    expect(client.getInstructions()).toContain("## Server 'everything'");
+    const legacy = await connect(harness);
+    const modernTools = await allTools(client);
+    expect(modernTools.tools.map((t) => t.name)).toEqual((await allTools(legacy)).tools.map((t) => t.name));
+    expect(modernTools.pages).toBeGreaterThan(1);
+    expect(text(await client.callTool({ name: 'everything__echo', arguments: { message: 'stateless' } }))).toBe(
+      'Echo: stateless',
+    );
+    const denied = await client.callTool({ name: 'memory__delete_entities', arguments: { entityNames: ['x'] } });
+    expect(text(denied)).toContain('Denied by policy no_deletes');
+    await expect(client.callTool({ name: 'secret__launch_codes', arguments: {} })).rejects.toThrow(/not found/);
+    const read = await client.readResource({ uri: 'demo://resource/dynamic/text/3' });
+    expect(JSON.stringify(read.contents)).toContain('3');
+    expect(
+      records.find((r) => r.exposedAs === 'everything__echo' && r.outcome === 'ok' && r.sessionId !== undefined),
+    ).toMatchObject({ server: 'everything', target: 'echo', endpoint: 'aggregate' });
+  });
+
+  it('a listen stream gets the upstreams’ list_changed and the updates of a resource held on its server', async () => {
+    const uri = 'demo://resource/static/document/architecture.md';
+    const { client: listener } = await modern();
+    const arrived = (method: 'notifications/resources/updated' | 'notifications/resources/list_changed') =>
+      new Promise<unknown>((resolve) => listener.setNotificationHandler(method, (n) => resolve(n.params)));
+    const updated = arrived('notifications/resources/updated');
+    const listChanged = arrived('notifications/resources/list_changed');
+    const sub = await listener.listen({ resourcesListChanged: true, resourceSubscriptions: [uri] });
+    expect(sub.honoredFilter).toMatchObject({ resourcesListChanged: true, resourceSubscriptions: [uri] });
+    // Another request of the tenant makes the pooled upstream send updates and change its resource list.
+    const { client: caller } = await modern();
+    await caller.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+    expect(await updated).toMatchObject({ uri });
+    await caller.callTool({
+      name: 'everything__gzip-file-as-resource',
+      arguments: { name: 'hello.txt.gz', data: 'data:text/plain;base64,aGVsbG8=', outputType: 'resourceLink' },
+    });
+    await listChanged;
+    await caller.callTool({ name: 'everything__toggle-subscriber-updates', arguments: {} });
+    await sub.close();
+    // A URI no server of the endpoint lists cannot be held.
+    await expect(listener.listen({ resourceSubscriptions: ['nowhere://x'] })).rejects.toThrow(
+      /not listed by any server/,
+    );
+  });
+
+  it('an upstream’s sampling request becomes an input_required round and resumes the call', async () => {
+    const { client, sampling } = await modern(true);
+    const result = await client.callTool(
+      { name: 'everything__trigger-sampling-request', arguments: { prompt: 'What is 6*7?', maxTokens: 20 } },
+      { timeout: 30_000 },
+    );
+    expect(JSON.stringify(result.content)).toContain('sampled: 42');
+    expect(sampling).toHaveLength(1);
   });
 });
 

@@ -60,7 +60,7 @@ function isFastRequest(
 }
 
 /** The retry of a 2026-07-28 request that got `input_required` (both lifted off the params by the SDK). */
-interface InputRetry {
+export interface InputRetry {
   requestState?: string;
   inputResponses?: Record<string, unknown>;
 }
@@ -283,8 +283,11 @@ export class DownstreamSession implements HubSession {
     signal: AbortSignal,
     notify: (n: Notification) => Promise<void>,
     exposedAs?: string,
+    retry?: InputRetry,
   ): Promise<McpResult> {
-    return this.handle(request, signal, notify, undefined, exposedAs).then((r) => r.result);
+    return this.handle(request, signal, notify, this.opts.inputBridge ? retry : undefined, exposedAs).then(
+      (r) => r.result,
+    );
   }
 
   private async handle(

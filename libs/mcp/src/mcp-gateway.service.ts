@@ -23,7 +23,7 @@ import { DownstreamSession, POLICY_DENIED } from './downstream-session.js';
 import { InputBridge } from './input-bridge.js';
 import type { InitializeDecision, InterceptContext, Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
-import { UpstreamHub } from './upstream-hub.js';
+import { passthroughResult, UpstreamHub } from './upstream-hub.js';
 import { silentLogger, type CallerIdentity, type McpLogger, type UpstreamServerConfig } from './types.js';
 
 export interface McpGatewayOptions {
@@ -312,10 +312,9 @@ export class McpGateway {
   }
 
   /**
-   * The aggregate endpoint `/mcp` (opt-in): one 2025-era session offering every server the caller may use, tool and
-   * prompt names prefixed `<server>__`, each request decided, forwarded and audited by that server's own session
-   * machinery (see aggregate-session.ts). 2026-07-28 stateless requests are refused here with a pointer to
-   * `/mcp/<server>`.
+   * The aggregate endpoint `/mcp` (opt-in): a 2025-era session (or a 2026-07-28 stateless request) offering every
+   * server the caller may use, tool and prompt names prefixed `<server>__`, each request decided, forwarded and
+   * audited by that server's own session machinery (see aggregate-session.ts).
    */
   async handleAggregate(req: IncomingMessage, res: ServerResponse, opts: HandleOptions): Promise<void> {
     try {
@@ -341,15 +340,17 @@ export class McpGateway {
       if (req.method !== 'POST') throw new HttpError(400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       const body = await this.body(req, opts);
       const init = asInitialize(body);
-      if (!init)
+      if (init) return await this.openAggregate(init, req, res, body, opts);
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      const webRequest = await toWebRequest(req, body, { signal: abort.signal });
+      if (await isLegacyRequest(webRequest, body))
         throw new HttpError(
           400,
           -32000,
-          'Bad Request: the aggregate endpoint /mcp serves the 2025 protocol revisions: open a session with an ' +
-            'initialize request (2026-07-28 stateless requests are served per server at /mcp/<server>)',
-          requestId(body),
+          'Bad Request: no valid session ID provided; open a session with an initialize request',
         );
-      await this.openAggregate(init, req, res, body, opts);
+      await this.serveModernAggregate(webRequest, body, req, res, opts);
     } catch (error) {
       await this.fail(AGGREGATE_SERVER, error, req, res, opts);
     }
@@ -495,6 +496,190 @@ export class McpGateway {
       return;
     }
     this.addMember(entry, config, member.hub, member.instructions);
+  }
+
+  /**
+   * 2026-07-28 at `/mcp`: per request, an aggregate of the caller's servers on their pooled upstreams (as
+   * `/mcp/<server>` uses them), served by the SDK's stateless handler (one per tenant, so its listen bus carries
+   * that tenant's upstream changes only).
+   */
+  private async serveModernAggregate(
+    request: Request,
+    body: unknown,
+    req: IncomingMessage,
+    res: ServerResponse,
+    opts: HandleOptions,
+  ): Promise<void> {
+    const key = `${AGGREGATE_SERVER}\u0000${opts.identity.tenant}`;
+    let handler = this.modernHandlers.get(key);
+    if (!handler) {
+      handler = createMcpHandler((ctx) => this.modernAggregateServer(ctx), {
+        legacy: 'reject',
+        onerror: (error) => this.logger.warn(`mcp aggregate (2026-07-28): ${error.message}`),
+        maxRequestBodySize: this.opts.maxBodyBytes,
+      });
+      this.modernHandlers.set(key, handler);
+    }
+    const notify = handler.notify;
+    const id = randomUUID();
+    const method = requestMethod(body);
+    const local = isLoopback(opts.remoteAddress ?? req.socket.remoteAddress);
+    const members: Array<{ config: UpstreamServerConfig; hub: UpstreamHub; instructions?: string }> = [];
+    for (const config of this.servers.values()) {
+      if (config.localOnly && !local) continue;
+      if (!(await this.serverVisible(config, opts, id))) continue;
+      let hub: UpstreamHub;
+      try {
+        hub = await this.pooledHub(config, opts.identity, declaredCapabilities(body));
+      } catch (error) {
+        this.logger.warn(
+          `mcp aggregate (2026-07-28): server '${config.name}' unavailable: ${(error as Error).message}`,
+        );
+        await this.recordRejected(config.name, opts.identity, method, 502, (error as Error).message, opts.transport);
+        continue;
+      }
+      hub.onAggregateChange = (n) => publishChange(notify, n);
+      const checked = await this.checkInitialize(config, hub, opts, id, method);
+      if ('deny' in checked) {
+        await this.recordRejected(config.name, opts.identity, method, 403, checked.deny, opts.transport);
+        continue;
+      }
+      members.push({ config, hub, instructions: 'instructions' in checked ? checked.instructions : hub.instructions });
+    }
+    if (method === 'subscriptions/listen') {
+      const refused = await this.holdAggregateListen(members, body, res, opts);
+      if (refused) return writeJsonRpcError(res, requestId(body), POLICY_DENIED, refused);
+    }
+    const authInfo = {
+      token: '',
+      clientId: opts.identity.user,
+      scopes: [],
+      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress, id, members },
+    };
+    const response = await handler.fetch(request, { authInfo, parsedBody: body });
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (!response.body) return void res.end();
+    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+  }
+
+  /**
+   * A 2026-07-28 listen stream at `/mcp` holds its resource subscriptions on the upstream of the server whose
+   * resources list the URI (each decided like a resources/subscribe of that server); a URI no server lists, or two
+   * list, is refused.
+   */
+  private async holdAggregateListen(
+    members: Array<{ config: UpstreamServerConfig; hub: UpstreamHub }>,
+    body: unknown,
+    res: ServerResponse,
+    opts: HandleOptions,
+  ): Promise<string | undefined> {
+    const filter = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications;
+    const uris = Array.isArray(filter?.resourceSubscriptions)
+      ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
+      : [];
+    if (uris.length === 0) return undefined;
+    const owners = new Map<string, Array<{ config: UpstreamServerConfig; hub: UpstreamHub }>>();
+    for (const m of members) {
+      if (!m.hub.capabilities.resources) continue;
+      let cursor: string | undefined;
+      for (let page = 0; page < 100; page++) {
+        const r = (await m.hub.client.request(
+          { method: 'resources/list', params: cursor ? { cursor } : {} } as never,
+          passthroughResult,
+        )) as { resources?: Array<{ uri?: unknown }>; nextCursor?: unknown };
+        for (const item of r.resources ?? [])
+          if (typeof item.uri === 'string' && uris.includes(item.uri))
+            owners.set(item.uri, [...(owners.get(item.uri) ?? []), m]);
+        if (typeof r.nextCursor !== 'string' || r.nextCursor === cursor) break;
+        cursor = r.nextCursor;
+      }
+    }
+    const held: Array<{ hub: UpstreamHub; uri: string }> = [];
+    for (const uri of uris) {
+      const found = owners.get(uri) ?? [];
+      if (found.length !== 1)
+        return found.length === 0
+          ? `Resource ${uri} is not listed by any server of the aggregate endpoint; subscribe at /mcp/<server>`
+          : `Resource ${uri} is refused on the aggregate endpoint: servers ${found.map((f) => `'${f.config.name}'`).join(' and ')} both list it`;
+      const { config, hub } = found[0]!;
+      const ctx: InterceptContext = {
+        tenant: opts.identity.tenant,
+        user: opts.identity.user,
+        roles: opts.identity.roles,
+        sessionId: randomUUID(),
+        server: config.name,
+        method: 'resources/subscribe',
+        name: uri,
+        args: { uri },
+        transport: opts.transport ?? 'http',
+        remoteAddress: opts.remoteAddress,
+      };
+      const decision = await this.opts.interceptor?.beforeRequest(ctx, {
+        method: 'resources/subscribe',
+        params: { uri },
+      });
+      if (decision?.kind === 'deny') return decision.message;
+      held.push({ hub, uri });
+    }
+    const hubs = [...new Set(held.map((h) => h.hub))];
+    for (const hub of hubs) hub.listeners++;
+    res.once('close', () => {
+      for (const hub of hubs) {
+        hub.listeners--;
+        hub.lastUsed = Date.now();
+      }
+      for (const { hub, uri } of held) hub.releaseSubscription(uri);
+      for (const hub of hubs) void hub.closeIfUnused();
+    });
+    for (const { hub, uri } of held) await hub.holdSubscription(uri);
+    return undefined;
+  }
+
+  private modernAggregateServer(ctx: McpRequestContext): Server {
+    const extra = ctx.authInfo?.extra as
+      | {
+          identity: CallerIdentity;
+          transport?: 'http' | 'stdio';
+          remoteAddress?: string;
+          id: string;
+          members: Array<{ config: UpstreamServerConfig; hub: UpstreamHub; instructions?: string }>;
+        }
+      | undefined;
+    if (!extra) throw new Error('no caller identity');
+    const transport = extra.transport ?? 'http';
+    const aggregate = new AggregateSession({
+      id: extra.id,
+      identity: extra.identity,
+      transport,
+      remoteAddress: extra.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+      pageSize: this.opts.aggregatePageSize,
+      serverInfo: { name: 'atom-gov', version: '0.1.0', title: 'ATOM-GOV aggregate endpoint' },
+      stateless: true,
+    });
+    for (const { config, hub, instructions } of extra.members)
+      aggregate.addMember(config.name, hub, instructions, (relay) => {
+        const session: DownstreamSession = new DownstreamSession(hub, {
+          id: extra.id,
+          identity: extra.identity,
+          server: config.name,
+          transport,
+          remoteAddress: extra.remoteAddress,
+          interceptor: this.opts.interceptor,
+          onOperation: this.opts.onOperation,
+          logger: this.logger,
+          requestTimeoutMs: this.opts.requestTimeoutMs,
+          stateless: true,
+          inputBridge: this.inputBridge,
+          relay,
+          onclose: () => aggregate.memberClosed(session),
+        });
+        return session;
+      });
+    return aggregate.createServer();
   }
 
   private async serverVisible(config: UpstreamServerConfig, opts: HandleOptions, sessionId: string): Promise<boolean> {

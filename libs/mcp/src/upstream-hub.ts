@@ -87,6 +87,8 @@ export class UpstreamHub {
   listeners = 0;
   /** Receives list_changed and resources/updated from the upstream (bridged to `subscriptions/listen` streams). */
   onChange?: (notification: Notification) => void;
+  /** The same for the aggregate endpoint's 2026-07-28 listen streams (the hub may feed both). */
+  onAggregateChange?: (notification: Notification) => void;
   /** Upstream resource subscriptions held for listen streams, with their holders' count. */
   private readonly heldSubscriptions = new Map<string, number>();
   lastUsed = Date.now();
@@ -310,8 +312,10 @@ export class UpstreamHub {
 
   private routeNotification(notification: Notification): void {
     const method = notification.method;
-    if (this.onChange && (method.endsWith('/list_changed') || method === 'notifications/resources/updated'))
-      this.onChange(notification);
+    if (method.endsWith('/list_changed') || method === 'notifications/resources/updated') {
+      this.onChange?.(notification);
+      this.onAggregateChange?.(notification);
+    }
     if (method === 'notifications/resources/updated') {
       const uri = (notification.params as { uri?: string } | undefined)?.uri;
       for (const s of this.sessions)
