@@ -6,7 +6,8 @@
 // measured beside it in the same run for the ratio.
 //   npm run bench -- governed        (or, after `npm run build` and the swc step of scripts/bench.sh:
 //   node bench/dist/bench/governed.bench.js [--seconds 5] [--concurrency 32])
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -192,6 +193,25 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** CPU ms per thread name (main JS thread, workflow thread, Temporal core's tokio threads, libuv, V8 helpers). */
+function threadCpuMs(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10;
+      // The main thread is named after the executable; worker threads inherit it: tell them apart by id.
+      const key = tid === String(pid) ? 'main JS thread' : name;
+      byName.set(key, (byName.get(key) ?? 0) + ms);
+    }
+  } catch {
+    // not Linux
+  }
+  return byName;
+}
+
 try {
   for (let i = 0; i < 30; i += 1) await governedCall(); // warm-up: bundle loaded, caches hot
   for (let i = 0; i < 10; i += 1) await governedCall(workerOpts);
@@ -236,6 +256,15 @@ async function sustained(): Promise<void> {
   let done = 0;
   const lat: number[] = [];
   const cpu0 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
+  const threads0 = threadCpuMs(process.pid);
+  // GOVERNED_BENCH_PROFILE=<file.cpuprofile>: a CPU profile of the main thread over the sustained phase only.
+  const profileTo = process.env.GOVERNED_BENCH_PROFILE;
+  const inspector = profileTo ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
   const until = performance.now() + seconds * 1000;
   const t0 = performance.now();
   await Promise.all(
@@ -254,6 +283,18 @@ async function sustained(): Promise<void> {
   );
   console.log(`  decision latency under load: ${fmt(lat)}`);
   const cpu1 = { self: cpuMs(process.pid), server: cpuMs(server.pid) };
+  if (inspector && profileTo) {
+    const { profile } = await inspector.post('Profiler.stop');
+    writeFileSync(profileTo, JSON.stringify(profile));
+    inspector.disconnect();
+  }
+  const threads1 = threadCpuMs(process.pid);
+  const perThread = [...threads1]
+    .map(([name, ms]) => [name, (ms - (threads0.get(name) ?? 0)) / Math.max(1, done)] as const)
+    .filter(([, ms]) => ms >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(1)}`);
+  if (perThread.length > 0) console.log(`  this process by thread, CPU ms per operation: ${perThread.join(', ')}`);
   if (cpu0.self !== undefined && cpu1.self !== undefined && cpu0.server !== undefined && cpu1.server !== undefined)
     console.log(
       `  CPU per operation: dev server ${((cpu1.server - cpu0.server) / done).toFixed(1)} ms, this process (client + worker + stores) ${((cpu1.self - cpu0.self) / done).toFixed(1)} ms`,

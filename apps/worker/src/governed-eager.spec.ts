@@ -2,7 +2,8 @@
 // client code (runGovernedCall with the quota store) starts the workflow, reserves itself and decides without a
 // worker; the workflow records the reported reservation, audits, commits or releases. Cases: decided and forwarded
 // while no worker runs (the workflow commits once one is back, alert included, and its history replays), a hard
-// refusal, a gateway that dies after reserving (released by the timeout), and a retried call that reserves once.
+// refusal, a gateway that dies after reserving (released by the timeout), a retried call that reserves once, and
+// Temporal lost while the call runs (the gateway commits the usage directly in the quota store).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,10 @@ import {
   type Notifier,
   type QuotaParams,
   type QuotaStoreReserveRequest,
+  SEARCH_ATTRIBUTES,
 } from '@atom-gov/contracts';
 import { GovernanceClient, runGovernedCall, type CallResult } from '@atom-gov/governance-client';
+import { startDevServer } from '@atom-gov/devserver';
 import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { createActivities } from './create-activities.js';
 import { NotifierRegistry } from './notifier-registry.js';
@@ -294,4 +297,59 @@ describe('eager reservation of quota-only governed calls (real dev server, real 
     });
     expect(other).toMatchObject({ kind: 'denied', state: { decisionReason: 'quota_exceeded' } });
   }, 60_000);
+});
+
+describe('eager reservation when Temporal goes away during the call (own dev server, stopped)', () => {
+  it('commits the usage of a call that ran directly in the quota store; the next call is refused before reserving', async () => {
+    const server = await startDevServer({
+      temporalCli: temporal.cli,
+      headless: true,
+      searchAttributes: SEARCH_ATTRIBUTES,
+    });
+    const own = await Connection.connect({ address: server.address });
+    const lostGc = new GovernanceClient({
+      client: new Client({ connection: own, namespace: server.namespace }),
+      taskQueue,
+    });
+    try {
+      const ran = quotaOnly({ enforcement: 'hard', limit: 5 });
+      const failed = quotaOnly({ enforcement: 'hard', limit: 5 });
+      let reservationOf: Record<string, string> = {};
+      const store = {
+        reserve: async (r: QuotaStoreReserveRequest) => {
+          reservationOf = { ...reservationOf, [r.tenant + r.counterKey]: r.reservationId };
+          return quotaStore.reserve(r);
+        },
+        commit: (id: string, used: number) => quotaStore.commit(id, used),
+        release: (id: string) => quotaStore.release(id),
+      };
+      // Both calls are granted while Temporal is up; it dies while the second one runs, before any report.
+      const first = runGovernedCall(
+        lostGc,
+        ran,
+        async () => {
+          await server.stop();
+          return ok('ran while Temporal went away');
+        },
+        { quotaStore: store, usage: () => ({ api_calls: 2 }), reportDeadlineMs: 2000 },
+      );
+      const out = await first;
+      // The call ran, so the caller gets its result; its usage (2, as measured) is committed by the gateway.
+      expect(out).toMatchObject({ kind: 'forwarded', result: ok('ran while Temporal went away') });
+      expect(await usage(ran)).toBe(2);
+      const id = reservationOf[ran.tenant + quotaCounterKey(ran.tenant, ran.quotas![0]!)]!;
+      expect(await quotaStore.reservation(id)).toMatchObject({ status: 'committed' });
+      // Temporal is gone before the next call starts: it is refused before anything is reserved (fail closed).
+      await expect(
+        runGovernedCall(lostGc, failed, async () => ok('never'), { quotaStore: store }),
+      ).rejects.toMatchObject({ code: 'Unavailable' });
+      expect(await usage(failed)).toBe(0);
+      // Idempotent with the workflow's release at its timeout: releasing a committed reservation leaves it committed.
+      await quotaStore.release(id);
+      expect(await usage(ran)).toBe(2);
+    } finally {
+      await own.close();
+      await server.stop();
+    }
+  }, 90_000);
 });

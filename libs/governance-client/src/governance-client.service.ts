@@ -250,18 +250,24 @@ export class GovernanceClient {
   async reportEager(
     input: GovernedOperationInput,
     report: ReservationReport | OperationOutcome,
-    opts: { startDelayMs?: number } = {},
+    opts: { startDelayMs?: number; deadlineMs?: number } = {},
   ): Promise<{ runId: string }> {
     // By name: the two signals' argument types differ.
     const signal = ('reservations' in report ? reportReservationSignal : reportOutcomeSignal).name;
     try {
-      const handle = await this.client.workflow.signalWithStart(GOVERNED_OPERATION_WORKFLOW, {
-        ...this.startOptions(input),
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
-        signal,
-        signalArgs: [report],
-      });
+      const send = () =>
+        this.client.workflow.signalWithStart(GOVERNED_OPERATION_WORKFLOW, {
+          ...this.startOptions(input),
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
+          signal,
+          signalArgs: [report],
+        });
+      // A deadline instead of the client's whole retry schedule: the caller settles another way when it passes.
+      const handle =
+        opts.deadlineMs !== undefined
+          ? await this.client.connection.withDeadline(Date.now() + opts.deadlineMs, send)
+          : await send();
       return { runId: handle.signaledRunId };
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {

@@ -38,7 +38,14 @@ export interface GovernedCallOptions {
    * here (eager reservation): start the workflow (which registers the release), reserve in the store, answer,
    * and report the reservation to the workflow, instead of waiting for a worker to reserve.
    */
-  quotaStore?: { reserve(request: QuotaStoreReserveRequest): Promise<QuotaStoreReserveResult> };
+  quotaStore?: {
+    reserve(request: QuotaStoreReserveRequest): Promise<QuotaStoreReserveResult>;
+    /** With these, an eager call whose outcome cannot reach Temporal settles its reservations here (see below). */
+    commit?(reservationId: string, used: number): Promise<void>;
+    release?(reservationId: string): Promise<void>;
+  };
+  /** How long the eager path's report may take before the reservations are settled directly (default 10 s). */
+  reportDeadlineMs?: number;
 }
 
 /**
@@ -249,10 +256,41 @@ async function runEagerCall(
     await report({ reservations: results });
     return { kind: 'denied', message: denialText(state), state };
   }
-  return forwardAndReport(gc, input, state, forward, opts, abort, (outcome) =>
-    report({ reservations: results, outcome }).then(() => undefined),
-  );
+  const deadlineMs = opts.reportDeadlineMs ?? REPORT_DEADLINE_MS;
+  return forwardAndReport(gc, input, state, forward, opts, abort, async (outcome) => {
+    try {
+      await gc.reportEager(eager, { reservations: results, outcome }, { startDelayMs, deadlineMs });
+    } catch (error) {
+      // The call ran but Temporal did not take its report (gone, or no answer in time): settle here, by reservation
+      // id, so a succeeded call's usage is counted anyway. Idempotent with the workflow: a committed reservation
+      // stays committed when its timeout releases, and a report that did arrive commits the same usage again.
+      if (!(error instanceof GovernanceError) || error.code !== 'Unavailable' || !(await settleDirectly(outcome)))
+        throw error;
+    }
+  });
+
+  /** True when every granted reservation was committed (succeeded) or released (otherwise) in the store. */
+  async function settleDirectly(outcome: OperationOutcome): Promise<boolean> {
+    const granted = state.quotas.filter((q) => q.status === 'reserved');
+    const { commit, release } = store;
+    if (outcome.status === 'succeeded' ? !commit : !release) return false;
+    try {
+      await Promise.all(
+        granted.map((q) =>
+          outcome.status === 'succeeded'
+            ? commit!.call(store, q.reservationId, outcome.usage?.[q.resource] ?? q.reserved)
+            : release!.call(store, q.reservationId),
+        ),
+      );
+      return true;
+    } catch {
+      return false; // the store is gone too: the workflow's timeout releases (the usage is not counted)
+    }
+  }
 }
+
+/** Default deadline of the eager report (signal-with-start) before the gateway settles the quota itself. */
+const REPORT_DEADLINE_MS = 10_000;
 
 /** The decision an eager operation's workflow takes from these results (state as the gateway knows it). */
 function eagerState(input: GovernedOperationInput, results: readonly ReserveQuotaResult[]): OperationState {
