@@ -4,6 +4,7 @@ export {
   type ExportFormat,
   type ExportOptions,
   type ExportResult,
+  type ExportSource,
   exportAuditEvents,
   readOwnGpgKey,
   readRecipientKeys,
