@@ -107,6 +107,50 @@ describe('exportAuditEvents', () => {
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
   });
 
+  it('writes every byte of cells larger than its output buffers, multi-byte text included, page source or not', async () => {
+    // 300k code units of 2-, 3- and 4-byte UTF-8 (a surrogate pair): far past the 256 KiB buffers the export fills.
+    const huge = `start ${'é€😀"'.repeat(60_000)} end`;
+    const make = (i: number) => event(i, i === 3 ? { argsSummary: huge, resultSummary: `=${huge}` } : {});
+    const pageSource = (n: number) =>
+      Object.assign(events(n, make), {
+        async *pages() {
+          for (let i = 0; i < n; i += 4) yield Array.from({ length: Math.min(4, n - i) }, (_, k) => make(i + k));
+        },
+      });
+    for (const format of ['json', 'jsonl', 'csv'] as const) {
+      const plain = join(dir, `huge-plain.${format}`);
+      const paged = join(dir, `huge-paged.${format}`);
+      const progress: number[] = [];
+      await exportAuditEvents(events(10, make), { format, output: plain, chunkSize: 3 });
+      await exportAuditEvents(pageSource(10), {
+        format,
+        output: paged,
+        chunkSize: 3,
+        onProgress: (n) => progress.push(n),
+      });
+      expect(readFileSync(paged).equals(readFileSync(plain))).toBe(true);
+      expect(progress).toEqual([3, 6, 9, 10]);
+      const text = readFileSync(plain, 'utf8');
+      const cells =
+        format === 'csv'
+          ? (parse(text, { columns: true }) as Array<Record<string, string>>).map((r) => [
+              r.argsSummary,
+              r.resultSummary,
+            ])
+          : (format === 'json'
+              ? (JSON.parse(text) as AuditEvent[])
+              : text
+                  .trimEnd()
+                  .split('\n')
+                  .map((l) => JSON.parse(l) as AuditEvent)
+            ).map((e) => [e.argsSummary, e.resultSummary]);
+      expect(cells).toHaveLength(10);
+      // CSV shows the formula-looking cell with its leading quote; the JSON forms keep it as it was.
+      expect(cells[3]).toEqual([huge, format === 'csv' ? `'=${huge}` : `=${huge}`]);
+      expect(cells[4]![0]).toBe(event(4).argsSummary);
+    }
+  });
+
   it('leaves no partial file when the source fails half way', async () => {
     async function* failing(): AsyncGenerator<AuditEvent> {
       yield* events(1500);
