@@ -299,6 +299,44 @@ describe('eager reservation of quota-only governed calls (real dev server, real 
   }, 60_000);
 });
 
+describe('eager reservation: an attaching call is checked against the running operation', () => {
+  it('refuses a different call whose operation id collides (arguments hash differs), reserving nothing', async () => {
+    const i = quotaOnly({ limit: 5 });
+    let release!: () => void;
+    const upstream = new Promise<void>((resolve) => (release = resolve));
+    let forwardedFirst!: () => void;
+    const firstForwarded = new Promise<void>((resolve) => (forwardedFirst = resolve));
+    const first = runGovernedCall(
+      gc,
+      i,
+      async () => {
+        forwardedFirst();
+        await upstream;
+        return ok('first');
+      },
+      { quotaStore },
+    );
+    await firstForwarded;
+    // Same operation id (as a digest collision would give), other arguments: must not ride on the first's run.
+    const other: GovernedOperationInput = { ...i, argsHash: 'b'.repeat(64), requestedAt: new Date().toISOString() };
+    let forwardedOther = 0;
+    await expect(
+      runGovernedCall(gc, other, async () => ((forwardedOther += 1), ok('other')), { quotaStore }),
+    ).rejects.toMatchObject({
+      code: 'Conflict',
+      message: expect.stringContaining(`operation ${i.operationId} is running for another call (argsHash differs)`),
+    });
+    expect(forwardedOther).toBe(0);
+    expect(await usage(i)).toBe(1);
+    // The same call again attaches as before.
+    expect(await runGovernedCall(gc, i, async () => ok('retry'), { quotaStore })).toMatchObject({ kind: 'forwarded' });
+    release();
+    await first.catch(() => undefined);
+    expect(await gc.result(i.operationId)).toMatchObject({ status: 'succeeded', quotas: [{ committed: 1 }] });
+    expect(await usage(i)).toBe(1);
+  }, 60_000);
+});
+
 describe('eager reservation when Temporal goes away during the call (own dev server, stopped)', () => {
   it('commits the usage of a call that ran directly in the quota store; the next call is refused before reserving', async () => {
     const server = await startDevServer({

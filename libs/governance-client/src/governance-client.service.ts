@@ -132,6 +132,24 @@ export function toGovernanceError(error: unknown, operationId: string): Governan
   });
 }
 
+/** The fields that make a running operation "this call": memo (hashes) and search attributes (no PII). */
+function sameCallFields(input: GovernedOperationInput): Array<[string, string]> {
+  return [
+    ['tenant', input.tenant],
+    ['server', input.server],
+    ['tool', input.tool],
+    ['requester', opaqueUserRef(input.tenant, input.requester)],
+    ['argsHash', input.argsHash],
+    ['policyVersion', input.policyVersion],
+  ];
+}
+
+function searchAttributeOf(d: Awaited<ReturnType<WorkflowHandle['describe']>>, field: string): string | undefined {
+  const key = (searchAttributeKeys as Record<string, (typeof searchAttributeKeys)['tenant'] | undefined>)[field];
+  const value = key ? d.typedSearchAttributes.get(key) : undefined;
+  return typeof value === 'string' ? value : undefined;
+}
+
 function quote(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -221,14 +239,41 @@ export class GovernanceClient {
    * the running operation's call with this one; the id's 80-bit digest of tenant and request key is the guard.
    */
   async start(input: GovernedOperationInput, opts: { startDelayMs?: number } = {}): Promise<{ runId: string }> {
-    try {
-      const handle = await this.client.workflow.start(GOVERNED_OPERATION_WORKFLOW, {
-        ...this.startOptions(input),
-        ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
-      });
-      return { runId: handle.firstExecutionRunId };
-    } catch (error) {
-      throw toGovernanceError(error, input.operationId);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // FAIL, not USE_EXISTING: a new operation costs one RPC; only an attaching call pays for the check below.
+        const handle = await this.client.workflow.start(GOVERNED_OPERATION_WORKFLOW, {
+          ...this.startOptions(input),
+          workflowIdConflictPolicy: 'FAIL',
+          ...(opts.startDelayMs !== undefined ? { startDelay: opts.startDelayMs } : {}),
+        });
+        return { runId: handle.firstExecutionRunId };
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw toGovernanceError(error, input.operationId);
+      }
+      // Attaching (a retried call, or another call whose id digest collides): the running run must be for this call.
+      let running: Awaited<ReturnType<WorkflowHandle['describe']>>;
+      try {
+        running = await this.client.workflow.getHandle(input.operationId).describe();
+      } catch (error) {
+        throw toGovernanceError(error, input.operationId);
+      }
+      if (running.status.name === 'RUNNING') {
+        const differs = sameCallFields(input).filter(([key, value]) => {
+          const got = key in (running.memo ?? {}) ? running.memo?.[key] : searchAttributeOf(running, key);
+          return got !== undefined && got !== value;
+        });
+        if (differs.length > 0) {
+          throw new GovernanceError(
+            'Conflict',
+            `operation ${input.operationId} is running for another call (${differs.map(([k]) => k).join(', ')} differ${differs.length === 1 ? 's' : ''}); this call was not started: retry it after that operation ends, or change the call`,
+          );
+        }
+        // An eager run never continues as new: its run id is the first one, from which the reservation ids derive.
+        return { runId: running.runId };
+      }
+      // It closed between the start and the describe: start again (a new run), at most twice.
+      if (attempt >= 3) throw new GovernanceError('Unavailable', `operation ${input.operationId} could not be started`);
     }
   }
 
@@ -285,7 +330,9 @@ export class GovernanceClient {
       workflowId: input.operationId,
       taskQueue: this.taskQueue,
       args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdConflictPolicy: 'USE_EXISTING' as 'USE_EXISTING' | 'FAIL',
+      // What an attaching call compares beyond the id (start()); hashes only, no PII (the memo shows in the UI).
+      memo: { argsHash: input.argsHash, policyVersion: input.policyVersion },
       // Set at start so the operation is findable before its first workflow task runs; the workflow upserts them too.
       typedSearchAttributes: [
         { key: searchAttributeKeys.tenant, value: input.tenant },

@@ -134,6 +134,13 @@ export class TemporalGovernedRunner implements GovernedRunner, OnModuleDestroy {
         requestBytes: Buffer.byteLength(JSON.stringify(params ?? {}), 'utf8'),
       });
     } catch (error) {
+      // The operation id is taken by another call (an id digest collision): refuse this one, saying why.
+      if (error instanceof GovernanceError && error.code === 'Conflict') {
+        this.logger.error(`governed operation ${input.operationId}: ${error.message}`);
+        const text = `Denied by policy ${input.policy}: ${error.message}`;
+        annotate(ctx, { outcome: 'denied' });
+        return answer(text, true, { operationId: input.operationId, status: 'denied', message: text });
+      }
       // Fail closed: Temporal unreachable means the call does not go ahead, with a clear reason.
       if (!(error instanceof GovernanceError) || error.code !== 'Unavailable') throw error;
       this.logger.error(`governed operation ${input.operationId}: ${error.message}`);
