@@ -12,7 +12,9 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 
 const bin = fileURLToPath(new URL('../apps/cli/bin/atom-gov.js', import.meta.url));
-const everything = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const require = createRequire(import.meta.url);
+const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const memory = require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
 let dir: string;
 let configPath: string;
 let gatewayPort: number;
@@ -41,10 +43,13 @@ function backgroundGateways(): number[] {
   return pids;
 }
 
-function proxyClient(): { client: Client; transport: StdioClientTransport } {
+function proxyClient(select: string[] = ['--server', 'everything']): {
+  client: Client;
+  transport: StdioClientTransport;
+} {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [bin, 'proxy', '--server', 'everything', '--config', configPath],
+    args: [bin, 'proxy', ...select, '--config', configPath],
     env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
     stderr: 'ignore',
   });
@@ -70,6 +75,7 @@ beforeAll(async () => {
   gateway:
     host: 127.0.0.1
     port: ${gatewayPort}
+    aggregate: true
   temporal:
     dev_server:
       port: ${temporalPort}
@@ -79,6 +85,11 @@ beforeAll(async () => {
     - name: everything
       command: ${JSON.stringify(process.execPath)}
       args: [${JSON.stringify(everything)}, stdio]
+    - name: memory
+      command: ${JSON.stringify(process.execPath)}
+      args: [${JSON.stringify(memory)}]
+      env:
+        MEMORY_FILE_PATH: ${JSON.stringify(join(dir, 'memory.jsonl'))}
 `,
   );
 });
@@ -115,10 +126,31 @@ describe('atom-gov proxy (stdio bridge)', () => {
     expect(backgroundGateways()).toHaveLength(1);
   }, 180_000);
 
-  it('names the configured servers when asked for an unknown one', async () => {
+  it('--all serves every server through the aggregate endpoint, names prefixed by server', async () => {
+    const { client, transport } = proxyClient(['--all']);
+    await client.connect(transport, { timeout: 150_000 });
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['everything__echo', 'memory__read_graph']));
+    expect(names.every((n) => n.startsWith('everything__') || n.startsWith('memory__'))).toBe(true);
+    const echo = await client.callTool({ name: 'everything__echo', arguments: { message: 'via all' } });
+    expect(echo.content).toEqual([{ type: 'text', text: 'Echo: via all' }]);
+    const graph = await client.callTool({ name: 'memory__read_graph', arguments: {} });
+    expect(graph.isError).not.toBe(true);
+    expect(JSON.stringify(graph.content)).toContain('entities');
+    expect(backgroundGateways()).toHaveLength(1);
+  }, 180_000);
+
+  it.each([
+    [
+      ['--server', 'nope'],
+      ["unknown server 'nope'", 'configured servers: everything, memory'],
+    ],
+    [[], ['give either --server NAME (one of: everything, memory) or --all', 'not neither']],
+    [['--all', '--server', 'memory'], ['not both']],
+  ])('refuses %j with a message naming what to give', async (select, expected) => {
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: [bin, 'proxy', '--server', 'nope', '--config', configPath],
+      args: [bin, 'proxy', ...select, '--config', configPath],
       env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
       stderr: 'pipe',
     });
@@ -126,7 +158,23 @@ describe('atom-gov proxy (stdio bridge)', () => {
     transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const client = new Client({ name: 'x', version: '1' });
     await expect(client.connect(transport)).rejects.toThrow();
-    expect(stderr).toContain("unknown server 'nope'");
-    expect(stderr).toContain('configured servers: everything');
+    for (const text of expected) expect(stderr).toContain(text);
+  });
+
+  it('--all against a config without the aggregate endpoint says which key turns it on', async () => {
+    const off = join(dir, 'no-aggregate.yaml');
+    writeFileSync(off, readFileSync(configPath, 'utf8').replace('    aggregate: true\n', ''));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [bin, 'proxy', '--all', '--config', off],
+      env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
+      stderr: 'pipe',
+    });
+    let stderr = '';
+    transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const client = new Client({ name: 'x', version: '1' });
+    await expect(client.connect(transport)).rejects.toThrow();
+    expect(stderr).toContain('--all needs the aggregate endpoint, which is off');
+    expect(stderr).toContain('set atom_gov.gateway.aggregate: true');
   });
 });

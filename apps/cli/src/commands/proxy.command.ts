@@ -1,5 +1,6 @@
 // `atom-gov proxy --server NAME [--config FILE]`: an MCP server on stdin/stdout for stdio assistants (Claude
 // Desktop), bridged to the running gateway's /mcp/NAME; starts the gateway in the background when none answers.
+// `atom-gov proxy --all` bridges to the aggregate endpoint /mcp instead (every server the caller may use).
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,10 @@ import type { Command } from 'commander';
 import { CliError } from '../run-cli.js';
 
 export interface ProxyOptions {
-  server: string;
+  /** One configured server; absent with `all`. */
+  server?: string;
+  /** Bridge to the aggregate endpoint /mcp (needs `gateway.aggregate: true`). */
+  all?: boolean;
   config?: string;
   env?: Record<string, string | undefined>;
   /** How long to wait for a gateway started in the background (the first start may boot Temporal). */
@@ -85,15 +89,27 @@ export async function proxy(opts: ProxyOptions): Promise<void> {
     if (error instanceof ConfigError) throw new CliError(`invalid configuration:\n${formatIssues(error.issues)}`, 1);
     throw error;
   }
-  if (!config.servers.some((s) => s.name === opts.server)) {
-    const names = config.servers.map((s) => s.name).join(', ') || '(none)';
+  const names = config.servers.map((s) => s.name).join(', ') || '(none)';
+  if ((opts.server === undefined) === (opts.all !== true)) {
+    throw new CliError(
+      `give either --server NAME (one of: ${names}) or --all (the aggregate endpoint of every server), not ${opts.all === true ? 'both' : 'neither'}`,
+      2,
+    );
+  }
+  if (opts.all === true && !config.gateway.aggregate) {
+    throw new CliError(
+      `--all needs the aggregate endpoint, which is off in ${config.configPath}; set atom_gov.gateway.aggregate: true there (or use --server NAME)`,
+      2,
+    );
+  }
+  if (opts.server !== undefined && !config.servers.some((s) => s.name === opts.server)) {
     throw new CliError(`unknown server '${opts.server}' in ${config.configPath}; configured servers: ${names}`, 2);
   }
   const base = await ensureGateway(config, { startTimeoutMs: opts.startTimeoutMs, log: stderrLogger });
   // The bridge's identity: an API key from the environment, else the gateway's anonymous identity.
   const apiKey = readEnv('ATOM_GOV_API_KEY', runtime.env);
   await runStdioBridge({
-    url: `${base}/mcp/${encodeURIComponent(opts.server)}`,
+    url: opts.server !== undefined ? `${base}/mcp/${encodeURIComponent(opts.server)}` : `${base}/mcp`,
     headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
     logger: stderrLogger,
   });
@@ -117,17 +133,19 @@ export function register(program: Command): void {
   program
     .command('proxy')
     .description(
-      'Serve one governed MCP server on stdin/stdout (Claude Desktop); sends ATOM_GOV_API_KEY as the API key when set',
+      'Serve one governed MCP server (or, with --all, every server) on stdin/stdout (Claude Desktop); sends ATOM_GOV_API_KEY as the API key when set',
     )
-    .requiredOption('--server <name>', 'the server name from the configuration')
+    .option('--server <name>', 'the server name from the configuration')
+    .option('--all', 'serve the aggregate endpoint /mcp: every server the caller may use, names prefixed <server>__')
     .option(
       '--config <file>',
       'config file (default: ATOM_GOV_CONFIG or ~/.config/atom-sage/governance/mcp-governance.yaml)',
     )
     .argument('[command...]', 'after --: mcp-tool <tool words> [--name value ...] calls that tool once and exits (CI)')
-    .action(async (command: string[], opts: { server: string; config?: string }) => {
+    .action(async (command: string[], opts: { server?: string; all?: boolean; config?: string }) => {
       if (command.length > 0) {
-        process.exitCode = await callOnce(opts, command);
+        if (opts.server === undefined) throw new CliError('a one-off call (after --) needs --server NAME', 2);
+        process.exitCode = await callOnce({ ...opts, server: opts.server }, command);
         return;
       }
       await proxy(opts);
