@@ -5,103 +5,37 @@
 // refusal, a gateway that dies after reserving (released by the timeout), a retried call that reserves once, and
 // Temporal lost while the call runs (the gateway commits the usage directly in the quota store).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { openAuditStore, openQuotaStore, type AuditStore, type QuotaStore } from '@atom-gov/audit';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type AuditStore, type QuotaStore } from '@atom-gov/audit';
 import {
   operationWorkflowId,
   quotaCounterKey,
+  SEARCH_ATTRIBUTES,
   type GovernedOperationInput,
-  type NotificationRequest,
-  type NotificationResult,
-  type Notifier,
   type QuotaParams,
   type QuotaStoreReserveRequest,
-  SEARCH_ATTRIBUTES,
 } from '@atom-gov/contracts';
-import { GovernanceClient, runGovernedCall, type CallResult } from '@atom-gov/governance-client';
 import { startDevServer } from '@atom-gov/devserver';
-import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
-import { createActivities } from './create-activities.js';
-import { NotifierRegistry } from './notifier-registry.js';
-import { workflowsSource } from './workflows-source.js';
+import { GovernanceClient, runGovernedCall, type CallResult } from '@atom-gov/governance-client';
+import { GovernedTestEnv } from './testing/governed-test-env.js';
 
-/** Keeps what it was asked to send, as a channel's outbox would. */
-class RecordingNotifier implements Notifier {
-  readonly name = 'recording';
-  readonly schemes = ['mailto', 'slack'];
-  readonly sent: NotificationRequest[] = [];
-  async send(request: NotificationRequest): Promise<NotificationResult> {
-    this.sent.push(request);
-    return { delivered: true, ref: request.id };
-  }
-}
-
-const temporal = temporalTestEnv();
-const taskQueue = uniqueTaskQueue('governed-eager');
-let dir: string;
+const env = new GovernedTestEnv('governed-eager');
+const { temporal, taskQueue, notifier } = env;
 let auditStore: AuditStore;
 let quotaStore: QuotaStore;
-const notifier = new RecordingNotifier();
 let bundle: WorkflowBundleWithSourceMap;
-let connection: Connection;
 let client: Client;
 let gc: GovernanceClient;
-let running: { worker: Worker; done: Promise<void>; nc: NativeConnection } | undefined;
-
-async function startTestWorker(): Promise<void> {
-  const nc = await NativeConnection.connect({ address: temporal.address });
-  const worker = await Worker.create({
-    connection: nc,
-    namespace: temporal.namespace,
-    taskQueue,
-    workflowBundle: bundle,
-    activities: createActivities({
-      identity: 'test',
-      taskQueue,
-      startedAt: new Date(),
-      governance: { audit: auditStore, quotas: quotaStore, notifiers: new NotifierRegistry([notifier]) },
-    }),
-    shutdownGraceTime: '2s',
-  });
-  running = { worker, nc, done: worker.run() };
-}
-
-async function stopTestWorker(): Promise<void> {
-  if (!running) return;
-  const { worker, done, nc } = running;
-  running = undefined;
-  worker.shutdown();
-  await done;
-  await nc.close();
-}
+const startTestWorker = (): Promise<void> => env.startWorker();
+const stopTestWorker = (): Promise<void> => env.stopWorker();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'atom-gov-eager-'));
-  auditStore = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  quotaStore = await openQuotaStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  const source = workflowsSource();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: source.workflowsPath,
-    webpackConfigHook: source.webpackConfigHook,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
-  });
-  await startTestWorker();
-  connection = await Connection.connect({ address: temporal.address });
-  client = new Client({ connection, namespace: temporal.namespace });
-  gc = new GovernanceClient({ client, taskQueue });
+  await env.start();
+  ({ auditStore, quotaStore, bundle, client, gc } = env);
 }, 120_000);
 
-afterAll(async () => {
-  await stopTestWorker();
-  await connection?.close();
-  await quotaStore?.close();
-  await auditStore?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => env.close());
 
 let seq = 0;
 function quotaOnly(

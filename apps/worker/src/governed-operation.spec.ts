@@ -1,116 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { openAuditStore, openQuotaStore, type AuditStore, type QuotaStore } from '@atom-gov/audit';
-import {
-  operationWorkflowId,
-  type GovernedOperationInput,
-  type NotificationRequest,
-  type NotificationResult,
-  type Notifier,
-  type QuotaParams,
-} from '@atom-gov/contracts';
-import { GovernanceClient, GovernanceError, runGovernedCall } from '@atom-gov/governance-client';
-import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
-import { createActivities } from './create-activities.js';
+import { type Client } from '@temporalio/client';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { type AuditStore, type QuotaStore } from '@atom-gov/audit';
+import { operationWorkflowId, type GovernedOperationInput, type QuotaParams } from '@atom-gov/contracts';
+import { type GovernanceClient, GovernanceError, runGovernedCall } from '@atom-gov/governance-client';
 import { quotaCounterKey } from './governed-operation.activities.js';
-import { NotifierRegistry } from './notifier-registry.js';
-import { workflowsSource } from './workflows-source.js';
+import { GovernedTestEnv } from './testing/governed-test-env.js';
 
-/** A real notifier that keeps what it was asked to send (as a channel's outbox would) and can be told to fail. */
-class RecordingNotifier implements Notifier {
-  readonly name = 'recording';
-  readonly schemes = ['mailto', 'slack'];
-  readonly sent: NotificationRequest[] = [];
-  failTargets = new Set<string>();
-  private waiters: Array<{ match: (r: NotificationRequest) => boolean; resolve: () => void }> = [];
-
-  async send(request: NotificationRequest): Promise<NotificationResult> {
-    if (this.failTargets.has(request.target)) throw new Error(`channel for ${request.target} is down`);
-    this.sent.push(request);
-    this.waiters = this.waiters.filter((w) => {
-      if (!w.match(request)) return true;
-      w.resolve();
-      return false;
-    });
-    return { delivered: true, ref: request.id };
-  }
-
-  waitFor(match: (r: NotificationRequest) => boolean): Promise<void> {
-    if (this.sent.some(match)) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ match, resolve }));
-  }
-
-  count(operationId: string, kind: NotificationRequest['kind'], target: string): number {
-    return this.sent.filter((r) => r.state.operationId === operationId && r.kind === kind && r.target === target)
-      .length;
-  }
-}
-
-const temporal = temporalTestEnv();
-const taskQueue = uniqueTaskQueue('governed');
-let dir: string;
+const env = new GovernedTestEnv('governed');
+const { taskQueue, notifier } = env;
 let auditStore: AuditStore;
 let quotaStore: QuotaStore;
-let notifier: RecordingNotifier;
 let bundle: WorkflowBundleWithSourceMap;
-let connection: Connection;
+let client: Client;
 let gc: GovernanceClient;
-let running: { worker: Worker; done: Promise<void>; nc: NativeConnection } | undefined;
-
-async function startTestWorker(): Promise<void> {
-  const nc = await NativeConnection.connect({ address: temporal.address });
-  const worker = await Worker.create({
-    connection: nc,
-    namespace: temporal.namespace,
-    taskQueue,
-    workflowBundle: bundle,
-    activities: createActivities({
-      identity: 'test',
-      taskQueue,
-      startedAt: new Date(),
-      governance: { audit: auditStore, quotas: quotaStore, notifiers: new NotifierRegistry([notifier]) },
-    }),
-    shutdownGraceTime: '2s',
-  });
-  running = { worker, nc, done: worker.run() };
-}
-
-async function stopTestWorker(): Promise<void> {
-  if (!running) return;
-  const { worker, done, nc } = running;
-  running = undefined;
-  worker.shutdown();
-  await done;
-  await nc.close();
-}
+const startTestWorker = (): Promise<void> => env.startWorker();
+const stopTestWorker = (): Promise<void> => env.stopWorker();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'atom-gov-governed-'));
-  auditStore = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  quotaStore = await openQuotaStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  notifier = new RecordingNotifier();
-  const source = workflowsSource();
-  bundle = await bundleWorkflowCode({
-    workflowsPath: source.workflowsPath,
-    webpackConfigHook: source.webpackConfigHook,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} } as never,
-  });
-  await startTestWorker();
-  connection = await Connection.connect({ address: temporal.address });
-  gc = new GovernanceClient({ client: new Client({ connection, namespace: temporal.namespace }), taskQueue });
+  await env.start();
+  ({ auditStore, quotaStore, bundle, client, gc } = env);
 }, 120_000);
 
-afterAll(async () => {
-  await stopTestWorker();
-  await connection?.close();
-  await quotaStore?.close();
-  await auditStore?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => env.close());
 
 let seq = 0;
 const QUOTA: QuotaParams = {
@@ -401,9 +313,7 @@ describe('governed operation workflow (real dev server)', () => {
     expect((await gc.result(i.operationId)).status).toBe('succeeded');
     for (const a of i.approval!.approvers) expect(notifier.count(i.operationId, 'approval_requested', a)).toBe(1);
 
-    const history = await new Client({ connection, namespace: temporal.namespace }).workflow
-      .getHandle(i.operationId)
-      .fetchHistory();
+    const history = await client.workflow.getHandle(i.operationId).fetchHistory();
     await expect(Worker.runReplayHistory({ workflowBundle: bundle }, history, i.operationId)).resolves.toBeUndefined();
   }, 90_000);
 
