@@ -1,41 +1,25 @@
 // The governed path end to end: the real gateway (GOVERNED_RUNNER on Temporal), the real worker running the
 // governedOperation workflow on the suite's Temporal dev server, server-everything upstream, the official MCP SDK
 // client as the assistant. Approvers decide through GovernanceClient while the client's call waits.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type AuditEvent, type AuditStore, openAuditStore } from '@atom-gov/audit';
-import { loadConfig } from '@atom-gov/config';
-import { startGateway, type RunningGateway } from '@atom-gov/gateway';
-import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
-import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
-import { startWorker, type RunningWorker } from '@atom-gov/worker';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { type AuditEvent } from '@atom-gov/audit';
+import { type PendingOperation } from '@atom-gov/governance-client';
+import { type Client } from '@modelcontextprotocol/client';
 import { version as uuidVersion } from 'uuid';
+import { type GovernedStack, startGovernedStack } from './support/governed-stack.js';
 
-const require = createRequire(import.meta.url);
-const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const KEY = 'agk_dave_0123456789ab';
-const TENANT = `t-${randomUUID().slice(0, 8)}`;
 /** Progress cadence for this suite (the default is 5 s); the client's request timeout is shorter than the wait. */
 const PROGRESS_MS = 400;
 
-let dir: string;
-let audit: AuditStore;
-let worker: RunningWorker;
-let gateway: RunningGateway;
-let gc: GovernanceClient;
-const clients: Client[] = [];
+let stack: GovernedStack;
 
 beforeAll(async () => {
-  const env = temporalTestEnv();
-  dir = mkdtempSync(join(tmpdir(), 'atom-gov-governed-'));
-  writeFileSync(
-    join(dir, 'approval.yaml'),
-    `policy:
+  stack = await startGovernedStack({
+    name: 'governed',
+    keys: [{ name: 'dave', key: KEY, user: 'dave@company.com', roles: ['dev'] }],
+    policies: {
+      'approval.yaml': `policy:
   name: echo_needs_two
   trigger:
     mcp_server: everything
@@ -47,11 +31,8 @@ beforeAll(async () => {
       timeout: 30s
       on_timeout: deny
 `,
-  );
-  // defer: the call answers at once with the operation id; the same call repeated once decided proceeds / hears why.
-  writeFileSync(
-    join(dir, 'defer.yaml'),
-    `policy:
+      // defer: the call answers at once with the operation id; the same call repeated once decided proceeds / hears why.
+      'defer.yaml': `policy:
   name: sum_deferred
   trigger:
     mcp_server: everything
@@ -62,10 +43,7 @@ beforeAll(async () => {
       timeout: 5m
       approval_mode: defer
 `,
-  );
-  writeFileSync(
-    join(dir, 'timeout.yaml'),
-    `policy:
+      'timeout.yaml': `policy:
   name: env_needs_quick_answer
   trigger:
     mcp_server: everything
@@ -76,11 +54,8 @@ beforeAll(async () => {
       timeout: 2s
       on_timeout: deny
 `,
-  );
-  // Quota-only (no human): the usage committed is measured from the call (response bytes, duration).
-  writeFileSync(
-    join(dir, 'usage.yaml'),
-    `policy:
+      // Quota-only (no human): the usage committed is measured from the call (response bytes, duration).
+      'usage.yaml': `policy:
   name: image_bytes
   trigger: { mcp_server: everything, operation: get-tiny-image }
   action:
@@ -92,67 +67,15 @@ policy:
   action:
     quota: { limit: 3600/day, resource: compute_seconds, per: user }
 `,
-  );
-  writeFileSync(
-    join(dir, 'mcp-governance.yaml'),
-    `atom_gov:
-  version: 1.0.0
-  temporal: { address: ${env.address}, namespace: ${env.namespace}, task_queue: ${uniqueTaskQueue('governed')} }
-  gateway:
-    host: 127.0.0.1
-    port: 0
-    api_keys:
-      - name: dave
-        sha256: ${createHash('sha256').update(KEY).digest('hex')}
-        tenant: ${TENANT}
-        user: dave@company.com
-        roles: [dev]
-  servers:
-    - name: everything
-      command: ${JSON.stringify(process.execPath)}
-      args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [approval.yaml, defer.yaml, timeout.yaml, usage.yaml]
-`,
-  );
-  const config = await loadConfig({ configPath: join(dir, 'mcp-governance.yaml'), dataDir: dir, env: { HOME: dir } });
-  worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
-  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite') });
-  gateway = await startGateway({
-    config,
-    audit,
-    temporalAddress: env.address,
-    port: 0,
-    logger: ['error'],
-    governedProgressEveryMs: PROGRESS_MS,
-  });
-  gc = await GovernanceClient.connect({
-    address: env.address,
-    namespace: env.namespace,
-    taskQueue: config.temporal.taskQueue,
+    },
+    gateway: { governedProgressEveryMs: PROGRESS_MS },
   });
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await gateway?.close();
-  await worker?.shutdown();
-  await gc?.close();
-  await audit?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(async () => stack?.close());
 
-async function connect(era: 'legacy' | '2026-07-28' = 'legacy'): Promise<Client> {
-  const client = new Client(
-    { name: 'governed-e2e', version: '1' },
-    era === 'legacy' ? {} : { versionNegotiation: { mode: { pin: era } } },
-  );
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp/everything`), {
-      requestInit: { headers: { authorization: `Bearer ${KEY}` } },
-    }),
-  );
-  clients.push(client);
-  return client;
+function connect(era: 'legacy' | '2026-07-28' = 'legacy'): Promise<Client> {
+  return stack.connect(KEY, { client: era === 'legacy' ? {} : { versionNegotiation: { mode: { pin: era } } } });
 }
 
 /** The pending operation for this call (visibility is eventually consistent: poll until it is listed). */
@@ -160,19 +83,11 @@ async function pendingFor(message: string): Promise<PendingOperation> {
   return pendingWith({ message });
 }
 
-async function pendingWith(args: Record<string, unknown>): Promise<PendingOperation> {
-  const hash = argsHash(args);
-  for (;;) {
-    const ops = await gc.listPending({ tenant: TENANT });
-    const op = ops.find((o) => o.state.argsHash === hash);
-    if (op && op.state.status === 'pending') return op;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const pendingWith = (args: Record<string, unknown>) => stack.pendingWith(args);
 
 /** The gateway's own audit records of an operation's requests (the workflow's records have uuid v5 ids). */
 async function gatewayRecords(operationId: string): Promise<AuditEvent[]> {
-  const events = await audit.query({ operationId, tenant: TENANT });
+  const events = await stack.audit.query({ operationId, tenant: stack.tenant });
   return events.filter((e) => uuidVersion(e.id) !== 5);
 }
 
@@ -187,12 +102,12 @@ describe('governed call through the gateway (require_approval, 2 approvers)', ()
     const call = client.callTool({ name: 'echo', arguments: { message: 'deploy-1' } });
     const op = await pendingFor('deploy-1');
     expect(op.state).toMatchObject({ tool: 'echo', server: 'everything', requiredApprovals: 2 });
-    await gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
-    await gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
+    await stack.gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+    await stack.gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
     const result = await call;
     expect(result.isError).not.toBe(true);
     expect(text(result)).toBe('Echo: deploy-1');
-    const final = await gc.result(op.operationId); // the outcome is a signal: wait for the run to finish
+    const final = await stack.gc.result(op.operationId); // the outcome is a signal: wait for the run to finish
     expect(final.status).toBe('succeeded');
   }, 60_000);
 
@@ -200,7 +115,7 @@ describe('governed call through the gateway (require_approval, 2 approvers)', ()
     const client = await connect();
     const call = client.callTool({ name: 'echo', arguments: { message: 'deploy-2' } });
     const op = await pendingFor('deploy-2');
-    await gc.decide(op.operationId, {
+    await stack.gc.decide(op.operationId, {
       approver: 'bob@company.com',
       decision: 'reject',
       reason: 'not during the freeze',
@@ -223,11 +138,11 @@ describe('quota usage reported from results', () => {
     const client = await connect();
     const result = await client.callTool({ name: 'get-tiny-image', arguments: {} });
     expect(result.isError).not.toBe(true);
-    const [record] = (await audit.query({ tenant: TENANT, target: 'get-tiny-image' })).filter(
+    const [record] = (await stack.audit.query({ tenant: stack.tenant, target: 'get-tiny-image' })).filter(
       (e) => uuidVersion(e.id) !== 5,
     );
     expect(record).toMatchObject({ decision: 'governed', outcome: 'ok' });
-    const final = await gc.result(record!.operationId!);
+    const final = await stack.gc.result(record!.operationId!);
     expect(final.status).toBe('succeeded');
     const bytes = final.quotas.find((q) => q.resource === 'bytes');
     const compute = final.quotas.find((q) => q.resource === 'compute_seconds');
@@ -270,11 +185,11 @@ describe('the assistant while it waits', () => {
       expect(seen[0]?.message).toMatch(
         new RegExp(`^waiting for approval: 0 of 2, expires in \\d+ min \\(operation ${op.operationId}\\)$`),
       );
-      await gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+      await stack.gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
       // Waiting past the request timeout (10 notifications at 400 ms = 4 s > 1.5 s) keeps the request alive.
       await atLeast(10);
       expect(seen.some((p) => p.message?.startsWith('waiting for approval: 1 of 2'))).toBe(true);
-      await gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
+      await stack.gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
       const result = await call;
       expect(text(result)).toBe(`Echo: ${message}`);
       // Progress values increase strictly (an MCP requirement).
@@ -296,11 +211,11 @@ describe('the assistant while it waits', () => {
     expect(text(first)).toMatch(/Repeat the same call once approved/);
     // Repeated before a decision: still deferred, same operation (attached, approvers not asked twice).
     expect(text(await client.callTool({ name: 'get-sum', arguments: args }))).toContain(op.operationId);
-    await gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+    await stack.gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
     const again = await client.callTool({ name: 'get-sum', arguments: args });
     expect(again.isError).not.toBe(true);
     expect(text(again)).toBe('The sum of 2 and 3 is 5.');
-    expect(await gc.result(op.operationId)).toMatchObject({
+    expect(await stack.gc.result(op.operationId)).toMatchObject({
       status: 'succeeded',
       approvals: [{ approver: 'alice@company.com' }],
     });
@@ -313,7 +228,7 @@ describe('the assistant while it waits', () => {
     const args = { a: 40, b: 2 };
     await client.callTool({ name: 'get-sum', arguments: args });
     const op = await pendingWith(args);
-    await gc.decide(op.operationId, {
+    await stack.gc.decide(op.operationId, {
       approver: 'alice@company.com',
       decision: 'reject',
       reason: 'use the staging sum',
@@ -324,7 +239,7 @@ describe('the assistant while it waits', () => {
     expect(text(again)).toBe(
       `Denied: rejected by alice@company.com: use the staging sum (operation ${op.operationId})`,
     );
-    expect(await gc.result(op.operationId)).toMatchObject({ status: 'denied', decisionReason: 'rejected' });
+    expect(await stack.gc.result(op.operationId)).toMatchObject({ status: 'denied', decisionReason: 'rejected' });
     const outcomes = (await gatewayRecords(op.operationId)).map((r) => r.outcome).sort();
     expect(outcomes).toEqual(['denied', 'ok']);
   }, 60_000);

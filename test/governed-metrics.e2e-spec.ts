@@ -7,37 +7,25 @@
 //   W3C trace context (the workflow's own spans share the trace).
 // - /healthz is ok, then degraded (200) naming the trail file once its writes fail; /metrics counts the failure.
 // Scrape-time reads are cached for 5 s and visibility is eventually consistent: the checks on /metrics poll.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { auditChainOptions, type AuditStore, openAuditStore } from '@atom-gov/audit';
-import { loadConfig } from '@atom-gov/config';
-import { startGateway, type RunningGateway } from '@atom-gov/gateway';
-import { argsHash, GovernanceClient } from '@atom-gov/governance-client';
+import { type RunningGateway, startGateway } from '@atom-gov/gateway';
+import { argsHash } from '@atom-gov/governance-client';
 import { WORKFLOW_ID_ATTRIBUTE } from '@atom-gov/metrics';
-import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
-import { startWorker, type RunningWorker } from '@atom-gov/worker';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { type Client } from '@modelcontextprotocol/client';
 import { Client as TemporalClient, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { type OtlpReceiver, startOtlpReceiver } from './support/otlp-receiver.js';
+import { type GovernedStack, startGovernedStack } from './support/governed-stack.js';
 
-const require = createRequire(import.meta.url);
-const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const KEY = 'agk_erin_0123456789ab';
-const TENANT = `t-${randomUUID().slice(0, 8)}`;
 
-let dir: string;
+let stack: GovernedStack;
 let trailPath: string;
 let receiver: OtlpReceiver;
-let audit: AuditStore;
-let worker: RunningWorker;
 let gatewayA: RunningGateway;
 let gatewayB: RunningGateway;
-let gc: GovernanceClient;
 let temporal: TemporalClient;
 let client: Client;
 
@@ -46,7 +34,7 @@ const series = (body: string, name: string, labels: string): number | undefined 
   const m = new RegExp(`^${name}\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\} (\\S+)$`, 'm').exec(body);
   return m ? Number(m[1]) : undefined;
 };
-const PENDING = `tenant="${TENANT}",server="everything"`;
+const PENDING = () => `tenant="${stack.tenant}",server="everything"`;
 
 /** Polls until `check` holds (scrape-time reads are cached for 5 s; Temporal visibility is eventually consistent). */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -58,13 +46,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
 }
 
 beforeAll(async () => {
-  const env = temporalTestEnv();
   receiver = await startOtlpReceiver();
-  dir = mkdtempSync(join(tmpdir(), 'atom-gov-governed-metrics-'));
-  trailPath = join(dir, 'trail.jsonl');
-  writeFileSync(
-    join(dir, 'policies.yaml'),
-    `policy:
+  stack = await startGovernedStack({
+    name: 'governed-metrics',
+    keys: [{ name: 'erin', key: KEY, user: 'erin@company.com', roles: ['dev'] }],
+    policies: {
+      'policies.yaml': `policy:
   name: echo_needs_approval
   trigger:
     mcp_server: everything
@@ -83,68 +70,45 @@ policy:
   action:
     quota: { limit: 10/day, per: tenant }
 `,
-  );
-  writeFileSync(
-    join(dir, 'mcp-governance.yaml'),
-    `atom_gov:
-  version: 1.0.0
-  temporal: { address: ${env.address}, namespace: ${env.namespace}, task_queue: ${uniqueTaskQueue('gov-metrics')} }
-  gateway:
-    host: 127.0.0.1
-    port: 0
-    api_keys:
-      - name: erin
-        sha256: ${createHash('sha256').update(KEY).digest('hex')}
-        tenant: ${TENANT}
-        user: erin@company.com
-        roles: [dev]
-  audit:
+    },
+    extraConfig: (dir) => {
+      trailPath = join(dir, 'trail.jsonl');
+      return `  audit:
     trail_file: ${trailPath}
   telemetry:
     service_name: atom-gov-governed-e2e
     otlp:
       endpoint: ${receiver.endpoint}
       protocol: http/json
-  servers:
-    - name: everything
-      command: ${JSON.stringify(process.execPath)}
-      args: ${JSON.stringify([everything, 'stdio'])}
-  policy_files: [policies.yaml]
-`,
-  );
-  const config = await loadConfig({ configPath: join(dir, 'mcp-governance.yaml'), dataDir: dir, env: { HOME: dir } });
-  worker = await startWorker({ config, temporalAddress: env.address, registerSearchAttributes: true });
-  audit = await openAuditStore({ sqlitePath: join(dir, 'audit.sqlite'), ...auditChainOptions(config.audit) });
-  const start = () => startGateway({ config, audit, temporalAddress: env.address, port: 0, logger: ['error'] });
+`;
+    },
+    auditChain: true,
+    gateway: false,
+  });
+  const start = () =>
+    startGateway({
+      config: stack.config,
+      audit: stack.audit,
+      temporalAddress: stack.temporalAddress,
+      port: 0,
+      logger: ['error'],
+    });
   gatewayA = await start();
   gatewayB = await start();
-  gc = await GovernanceClient.connect({
-    address: env.address,
-    namespace: env.namespace,
-    taskQueue: config.temporal.taskQueue,
-  });
   temporal = new TemporalClient({
-    connection: await Connection.connect({ address: env.address }),
-    namespace: env.namespace,
+    connection: await Connection.connect({ address: stack.temporalAddress }),
+    namespace: stack.config.temporal.namespace,
   });
-  client = new Client({ name: 'governed-metrics-e2e', version: '1' });
-  await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${gatewayA.url}/mcp/everything`), {
-      requestInit: { headers: { authorization: `Bearer ${KEY}` } },
-    }),
-  );
+  client = await stack.connect(KEY, { gatewayUrl: gatewayA.url });
 }, 120_000);
 
 afterAll(async () => {
   await client?.close().catch(() => {});
   await gatewayA?.close();
   await gatewayB?.close();
-  await worker?.shutdown();
-  await gc?.close();
+  await stack?.close();
   await temporal?.connection.close();
-  await audit?.close();
   await receiver?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('governed call metrics and trace', () => {
@@ -153,36 +117,38 @@ describe('governed call metrics and trace', () => {
     const hash = argsHash({ message: 'ship-it' });
     let operationId: string | undefined;
     await until('the governed operation listed as pending', async () => {
-      operationId = (await gc.listPending({ tenant: TENANT })).find((o) => o.state.argsHash === hash)?.operationId;
+      operationId = (await stack.gc.listPending({ tenant: stack.tenant })).find(
+        (o) => o.state.argsHash === hash,
+      )?.operationId;
       return operationId !== undefined;
     });
     // Gateway B never saw the call: its number comes from Temporal, the same as A's.
     await until(
       'pending 1 on gateway A',
-      async () => series(await metrics(gatewayA), 'atom_gov_pending_approvals', PENDING) === 1,
+      async () => series(await metrics(gatewayA), 'atom_gov_pending_approvals', PENDING()) === 1,
     );
     await until(
       'pending 1 on gateway B',
-      async () => series(await metrics(gatewayB), 'atom_gov_pending_approvals', PENDING) === 1,
+      async () => series(await metrics(gatewayB), 'atom_gov_pending_approvals', PENDING()) === 1,
     );
     expect(await metrics(gatewayB)).toContain('atom_gov_scrape_source_up{source="temporal"} 1');
 
-    await gc.decide(operationId!, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
+    await stack.gc.decide(operationId!, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
     const result = await call;
     expect(result.isError).not.toBe(true);
 
     for (const gw of [gatewayA, gatewayB])
       await until(
         'no pending series',
-        async () => series(await metrics(gw), 'atom_gov_pending_approvals', PENDING) === undefined,
+        async () => series(await metrics(gw), 'atom_gov_pending_approvals', PENDING()) === undefined,
       );
     const body = await metrics(gatewayA);
     expect(body).toContain(
-      `atom_gov_policy_decisions_total{tenant="${TENANT}",server="everything",tool="echo",decision="governed"} 1`,
+      `atom_gov_policy_decisions_total{tenant="${stack.tenant}",server="everything",tool="echo",decision="governed"} 1`,
     );
     expect(body).toMatch(
       new RegExp(
-        `^atom_gov_call_duration_seconds_count\\{tenant="${TENANT}",server="everything",tool="echo",decision="governed"\\} 1$`,
+        `^atom_gov_call_duration_seconds_count\\{tenant="${stack.tenant}",server="everything",tool="echo",decision="governed"\\} 1$`,
         'm',
       ),
     );
@@ -194,7 +160,7 @@ describe('governed call metrics and trace', () => {
     expect(more).toEqual([]);
     expect(span?.service).toBe('atom-gov-governed-e2e');
     expect(span?.attributes).toMatchObject({
-      'atom_gov.tenant': TENANT,
+      'atom_gov.tenant': stack.tenant,
       'atom_gov.server': 'everything',
       'atom_gov.tool': 'echo',
       'atom_gov.decision': 'governed',
@@ -220,7 +186,7 @@ describe('governed call metrics and trace', () => {
   it('reports quota usage from the shared quota store on every gateway', async () => {
     const r = await client.callTool({ name: 'get-sum', arguments: { a: 1, b: 2 } });
     expect(r.isError).not.toBe(true);
-    const ratio = `tenant="${TENANT}",resource="api_calls"`;
+    const ratio = `tenant="${stack.tenant}",resource="api_calls"`;
     for (const gw of [gatewayA, gatewayB])
       await until(
         'quota usage 1 of 10',

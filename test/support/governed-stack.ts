@@ -33,8 +33,9 @@ export interface GovernedStackOptions {
   keys: StackKey[];
   /** Policy files (file name -> YAML) written beside the config and listed, in this order, in policy_files. */
   policies: Record<string, string>;
-  /** More YAML under `atom_gov:` (notifications:, audit:, telemetry: ...), indented by two spaces. */
-  extraConfig?: string;
+  /** More YAML under `atom_gov:` (notifications:, audit:, telemetry: ...), indented by two spaces; a function gets
+   * the stack's temp dir (for paths such as audit.trail_file). */
+  extraConfig?: string | ((dir: string) => string);
   /** The worker mails/posts approval requests through notifiers built from the config (default: none). */
   notifiers?: boolean;
   /** Open the audit store with the config's chain options (checkpoints, trail file). Default: plain store. */
@@ -56,8 +57,12 @@ export interface GovernedStack {
   readonly gc: GovernanceClient;
   /** The in-process gateway; throws when the stack was started with `gateway: false`. */
   readonly gateway: RunningGateway;
-  /** An MCP SDK client on /mcp/<server> with `key`; closed by close(). */
-  connect(key: string, server?: string): Promise<Client>;
+  /** An MCP SDK client on <gatewayUrl, default the stack's gateway>/mcp/<server, default everything> with `key`;
+   * closed by close(). */
+  connect(
+    key: string,
+    opts?: { server?: string; client?: ConstructorParameters<typeof Client>[1]; gatewayUrl?: string },
+  ): Promise<Client>;
   /** The operation of this tenant still pending for these arguments (visibility is eventually consistent: polls). */
   pendingWith(args: Record<string, unknown>): Promise<PendingOperation>;
   close(): Promise<void>;
@@ -89,7 +94,7 @@ export async function startGovernedStack(opts: GovernedStackOptions): Promise<Go
     port: ${await freePort()}
     api_keys:
 ${keys}
-${opts.extraConfig ?? ''}  servers:
+${typeof opts.extraConfig === 'function' ? opts.extraConfig(dir) : (opts.extraConfig ?? '')}  servers:
     - name: everything
       command: ${JSON.stringify(process.execPath)}
       args: ${JSON.stringify([EVERYTHING, 'stdio'])}
@@ -151,9 +156,9 @@ ${opts.extraConfig ?? ''}  servers:
       get gateway() {
         return withGateway();
       },
-      async connect(key, server = 'everything') {
-        const url = `${withGateway().url}/mcp/${server}`;
-        const client = new Client({ name: `${opts.name}-e2e`, version: '1' });
+      async connect(key, { server = 'everything', client: clientOptions, gatewayUrl } = {}) {
+        const url = `${gatewayUrl ?? withGateway().url}/mcp/${server}`;
+        const client = new Client({ name: `${opts.name}-e2e`, version: '1' }, clientOptions);
         await client.connect(
           new StreamableHTTPClientTransport(new URL(url), {
             requestInit: { headers: { authorization: `Bearer ${key}` } },
