@@ -7,24 +7,14 @@
 // The load generator is bench/mcp-load-driver.mjs (raw keep-alive HTTP/1.1, one socket per session, initialized
 // sessions), so the client costs the same small amount for every variant.
 // Exits 0 whether or not the targets are met; prints PASS/MISS per target.
-import {
-  firstLine,
-  interleavedRounds,
-  loadAverage,
-  numberArg,
-  startEverythingHttp,
-  startTarget,
-  stopTargets,
-  stringArg,
-  summarise,
-} from './mcp-load-driver.mjs';
+import * as load from './mcp-load-driver.mjs';
 
-const seconds = numberArg('--seconds', 3);
-const rounds = numberArg('--rounds', 3);
+const seconds = load.numberArg('--seconds', 3);
+const rounds = load.numberArg('--rounds', 3);
 // --cpu-prof DIR: the gateway process writes a V8 CPU profile there (read its top frames to find hot spots).
-const profDir = stringArg('--cpu-prof');
+const profDir = load.stringArg('--cpu-prof');
 // --audit off: the gateway runs with global.audit false (diagnosis only: what the durable audit append costs).
-const auditOff = stringArg('--audit') === 'off';
+const auditOff = load.stringArg('--audit') === 'off';
 const API_KEY = 'agk_bench_0123456789';
 // Every call's answer must carry the upstream's echo text, unchanged.
 const session = { message: (id) => `bench ${id}`, expect: (id) => `Echo: bench ${id}"` };
@@ -32,42 +22,42 @@ const authed = { ...session, apiKey: API_KEY };
 
 const results = [];
 try {
-  const direct = await startEverythingHttp();
+  const direct = await load.startEverythingHttp();
   const directUrl = direct.url;
   const gatewayTarget = new URL('./mcp-gateway.target.mjs', import.meta.url).pathname;
-  const gw = startTarget([
+  const gw = load.startTarget([
     ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
     gatewayTarget,
     directUrl,
     API_KEY,
     ...(auditOff ? ['audit-off'] : []),
   ]);
-  const px = startTarget([new URL('./mcp-proxy.target.mjs', import.meta.url).pathname, directUrl]);
+  const px = load.startTarget([new URL('./mcp-proxy.target.mjs', import.meta.url).pathname, directUrl]);
   // A second gateway with audit off runs in the same rounds, so the audit append's share of the gap shows side by
   // side (diagnosis; the targets are judged on the audit-on gateway). --no-audit-split skips it.
   const split =
     !process.argv.includes('--no-audit-split') && !auditOff
-      ? startTarget([gatewayTarget, directUrl, API_KEY, 'audit-off'])
+      ? load.startTarget([gatewayTarget, directUrl, API_KEY, 'audit-off'])
       : undefined;
   const variants = [
     { key: 'direct', url: directUrl, session, pid: direct.pid },
-    { key: 'gateway', url: await firstLine(gw), session: authed, pid: gw.pid },
-    { key: 'proxy', url: await firstLine(px), session, pid: px.pid },
-    ...(split ? [{ key: 'noaudit', url: await firstLine(split), session: authed, pid: split.pid }] : []),
+    { key: 'gateway', url: await load.firstLine(gw), session: authed, pid: gw.pid },
+    { key: 'proxy', url: await load.firstLine(px), session, pid: px.pid },
+    ...(split ? [{ key: 'noaudit', url: await load.firstLine(split), session: authed, pid: split.pid }] : []),
   ];
   for (const sessions of [8, 64]) {
-    const runs = await interleavedRounds(variants, { rounds, sessions, seconds });
+    const runs = await load.interleavedRounds(variants, { rounds, sessions, seconds });
     results.push({
       sessions,
-      d: summarise(runs.direct),
-      g: summarise(runs.gateway),
-      p: summarise(runs.proxy),
-      n: split ? summarise(runs.noaudit) : undefined,
+      d: load.summarise(runs.direct),
+      g: load.summarise(runs.gateway),
+      p: load.summarise(runs.proxy),
+      n: split ? load.summarise(runs.noaudit) : undefined,
     });
   }
 } finally {
   // Stop every target and wait for it (the gateway target reports its audit batch sizes as it exits).
-  await stopTargets();
+  await load.stopTargets();
 }
 
 const f = (n, d = 2) => n.toFixed(d);
@@ -75,7 +65,7 @@ const mark = (ok) => (ok ? 'PASS' : 'MISS');
 console.log(
   `tools/call echo on server-everything (streamableHttp), ${rounds} interleaved rounds x ${seconds} s per variant, ` +
     `raw keep-alive HTTP load generator, node ${process.version}, ${new Date().toISOString()}, ` +
-    `load average ${loadAverage()} at the end\n`,
+    `load average ${load.loadAverage()} at the end\n`,
 );
 console.log(
   `| sessions | direct calls/s | ATOM-GOV calls/s (audit ${auditOff ? 'OFF' : 'on'}) | mcp-proxy calls/s | ATOM-GOV / direct | ATOM-GOV / mcp-proxy | direct p50/p99 ms | ATOM-GOV added p50/p99 ms | mcp-proxy added p50/p99 ms | CPU ms/call: server / ATOM-GOV / mcp-proxy |`,

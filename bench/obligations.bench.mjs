@@ -7,22 +7,12 @@
 //   node bench/obligations.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR]
 // Exits 0 whether or not the target is met; prints PASS/MISS.
 // The load generator is bench/mcp-load-driver.mjs (raw keep-alive HTTP/1.1, one socket per initialized session).
-import {
-  firstLine,
-  interleavedRounds,
-  loadAverage,
-  numberArg,
-  startEverythingHttp,
-  startTarget,
-  stopTargets,
-  stringArg,
-  summarise,
-} from './mcp-load-driver.mjs';
+import * as load from './mcp-load-driver.mjs';
 
-const seconds = numberArg('--seconds', 3);
-const rounds = numberArg('--rounds', 3);
+const seconds = load.numberArg('--seconds', 3);
+const rounds = load.numberArg('--rounds', 3);
 // --cpu-prof DIR: both gateway processes write V8 CPU profiles there.
-const profDir = stringArg('--cpu-prof');
+const profDir = load.stringArg('--cpu-prof');
 const API_KEY = 'agk_bench_0123456789';
 const session = {
   apiKey: API_KEY,
@@ -36,35 +26,35 @@ const session = {
 
 const results = [];
 try {
-  const { url: directUrl } = await startEverythingHttp();
+  const { url: directUrl } = await load.startEverythingHttp();
   const target = new URL('./obligations.target.mjs', import.meta.url).pathname;
   const prof = (mode) =>
     profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `obligations-${mode}.cpuprofile`] : [];
-  const onProc = startTarget([...prof('on'), target, directUrl, API_KEY, 'on']);
-  const offProc = startTarget([...prof('off'), target, directUrl, API_KEY, 'off']);
+  const onProc = load.startTarget([...prof('on'), target, directUrl, API_KEY, 'on']);
+  const offProc = load.startTarget([...prof('off'), target, directUrl, API_KEY, 'off']);
   const variants = [
-    { key: 'on', url: await firstLine(onProc), session, pid: onProc.pid },
-    { key: 'off', url: await firstLine(offProc), session, pid: offProc.pid },
+    { key: 'on', url: await load.firstLine(onProc), session, pid: onProc.pid },
+    { key: 'off', url: await load.firstLine(offProc), session, pid: offProc.pid },
   ];
   for (const sessions of [8, 64]) {
-    const runs = await interleavedRounds(variants, { rounds, sessions, seconds });
+    const runs = await load.interleavedRounds(variants, { rounds, sessions, seconds });
     // Per-round on/off ratios (the two runs of a round are adjacent in time): their median is robust against a
     // load spike from other processes hitting one variant's run on a shared machine.
     const roundRatios = runs.on
       .map((r, i) => r.latencies.length / r.wall / (runs.off[i].latencies.length / runs.off[i].wall))
       .sort((a, b) => a - b);
     const median = roundRatios[Math.floor(roundRatios.length / 2)];
-    results.push({ sessions, on: summarise(runs.on), off: summarise(runs.off), roundRatios, median });
+    results.push({ sessions, on: load.summarise(runs.on), off: load.summarise(runs.off), roundRatios, median });
   }
 } finally {
-  await stopTargets();
+  await load.stopTargets();
 }
 
 const f = (n, d = 2) => n.toFixed(d);
 console.log(
   `tools/call echo (result with one email address) through the gateway, obligations on vs off, ${rounds} interleaved ` +
     `rounds x ${seconds} s per variant, raw keep-alive HTTP load generator, node ${process.version}, ` +
-    `${new Date().toISOString()}, load average ${loadAverage()} at the end\n`,
+    `${new Date().toISOString()}, load average ${load.loadAverage()} at the end\n`,
 );
 console.log(
   '| sessions | off calls/s | on calls/s | on / off | off p50/p99 ms | on p50/p99 ms | CPU ms/call off / on |',
