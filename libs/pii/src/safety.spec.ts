@@ -54,15 +54,16 @@ describe('catastrophic backtracking', () => {
     expect(large.length).toBeGreaterThan(90_000);
     timeMs(small); // warm up
     // Linear: 4x the input costs about 4x the time; quadratic would be 16x on every attempt. Below ~25 KB
-    // timings are dominated by when the GC runs. The machine is shared, so a noisy attempt may be repeated.
-    const ratios: number[] = [];
+    // timings are dominated by when the GC runs. The machine is shared: compare the fastest of up to 6 runs of
+    // each size (a busy moment only ever slows a run down), stopping once the ratio is clearly linear.
+    let tSmall = Infinity;
     let tLarge = Infinity;
-    for (let attempt = 0; attempt < 3 && !ratios.some((r) => r < 10); attempt++) {
-      const tSmall = Math.max(timeMs(small), 1);
+    for (let attempt = 0; attempt < 6 && !(tLarge / Math.max(tSmall, 1) < 10); attempt++) {
+      tSmall = Math.min(tSmall, timeMs(small));
       tLarge = Math.min(tLarge, timeMs(large));
-      ratios.push(tLarge / tSmall);
     }
-    expect(Math.min(...ratios)).toBeLessThan(10);
-    expect(tLarge).toBeLessThan(2_000);
+    expect(tLarge / Math.max(tSmall, 1)).toBeLessThan(10);
+    // A quadratic pattern on 100 KB takes minutes; this bound only catches that, not slowness.
+    expect(tLarge).toBeLessThan(10_000);
   });
 });
