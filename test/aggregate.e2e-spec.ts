@@ -82,10 +82,8 @@ async function aggregate(caller: Caller): Promise<Client> {
 
 beforeAll(async () => {
   slack = await startFakeSlackApi({ channels: [{ id: 'C0OPS', name: 'ops-channel' }], emails: {} });
-  // The first line continues startGoverned's `gateway:` block (it ends with the api keys).
   gw = await startGoverned(
-    `    aggregate: true
-  notifications:
+    `  notifications:
     slack:
       bot_token: xoxb-test
       api_url: ${slack.url}
@@ -93,6 +91,7 @@ beforeAll(async () => {
 ${server('everything', 'everything')}${server('ev2', 'everything')}${server('memory', 'memory', `      env: { MEMORY_FILE_PATH: ${JSON.stringify(join(workDir, 'memory.jsonl'))} }\n`)}${stdioServer('files', [filesystem, workDir])}${stdioServer('a', [namedTools, 'A', 'b__c', 'd'])}${stdioServer('a__b', [namedTools, 'AB', 'c', 'e'])}${stdioServer('drifting', [drifting, driftingDefs])}  policy_files: [aggregate.yaml]
 `,
     { 'aggregate.yaml': POLICIES },
+    { gateway: ['aggregate: true'] },
   );
 }, 60_000);
 

@@ -47,8 +47,15 @@ export interface GovernedGateway {
   close(): Promise<void>;
 }
 
-/** `body` is everything under `atom_gov:` after the gateway block (servers, policy_files, tenants...). */
-export async function startGoverned(body: string, files: Record<string, string> = {}): Promise<GovernedGateway> {
+/**
+ * `body` is everything under `atom_gov:` after the gateway block (servers, policy_files, tenants...);
+ * `opts.gateway` holds further keys of the gateway block itself (`aggregate: true`), one per line.
+ */
+export async function startGoverned(
+  body: string,
+  files: Record<string, string> = {},
+  opts: { gateway?: string[] } = {},
+): Promise<GovernedGateway> {
   const dir = mkdtempSync(join(tmpdir(), 'atom-gov-gov-e2e-'));
   const configPath = join(dir, 'mcp-governance.yaml');
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -68,7 +75,7 @@ export async function startGoverned(body: string, files: Record<string, string> 
   gateway:
     host: 127.0.0.1
     port: 0
-    api_keys:
+${(opts.gateway ?? []).map((line) => `    ${line}\n`).join('')}    api_keys:
 ${keys}
 ${body}`,
   );
