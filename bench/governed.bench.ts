@@ -24,6 +24,9 @@ const arg = (name: string, fallback: number): number => {
 };
 const seconds = arg('seconds', 5);
 const concurrency = arg('concurrency', 32);
+// --outcome-timeout-ms N: shorter than the default 10 min, so the work the server does at the timeout (the eager
+// path's start-delay timer firing for a run long closed) falls inside the measured window.
+const outcomeTimeoutMs = arg('outcome-timeout-ms', 0);
 // --phases sequential,sustained,click (default all): A/B runs of one phase against another checkout's build.
 const phasesArg = process.argv.indexOf('--phases');
 const phases = new Set(
@@ -102,6 +105,7 @@ function quotaOnly(): GovernedOperationInput {
     ],
     requestedAt: new Date().toISOString(),
     approvalMode: 'wait',
+    ...(outcomeTimeoutMs > 0 ? { outcomeTimeoutMs } : {}),
   };
 }
 
