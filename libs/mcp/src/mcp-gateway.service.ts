@@ -550,16 +550,7 @@ export class McpGateway {
       const refused = await this.holdAggregateListen(members, body, res, opts);
       if (refused) return writeJsonRpcError(res, requestId(body), POLICY_DENIED, refused);
     }
-    const authInfo = {
-      token: '',
-      clientId: opts.identity.user,
-      scopes: [],
-      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress, id, members },
-    };
-    const response = await handler.fetch(request, { authInfo, parsedBody: body });
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (!response.body) return void res.end();
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+    await serveStateless(handler, request, body, res, opts, { id, members });
   }
 
   /**
@@ -802,16 +793,7 @@ export class McpGateway {
       const refused = await this.holdListen(config, hub, body, res, opts);
       if (refused) return writeJsonRpcError(res, requestId(body), POLICY_DENIED, refused);
     }
-    const authInfo = {
-      token: '',
-      clientId: opts.identity.user,
-      scopes: [],
-      extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress, hub, checked },
-    };
-    const response = await handler.fetch(request, { authInfo, parsedBody: body });
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (!response.body) return void res.end();
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+    await serveStateless(handler, request, body, res, opts, { hub, checked });
   }
 
   /**
@@ -1195,6 +1177,30 @@ export class McpGateway {
     );
     await Promise.all([...this.launched.values(), ...this.retiredLaunches].map((l) => l.stop()));
   }
+}
+
+/**
+ * A 2026-07-28 request served by the SDK's stateless handler: the caller's identity (and what the server factory
+ * needs, in `extra`) travels as authInfo; the answer (JSON or an SSE stream) is piped to the Node response.
+ */
+async function serveStateless(
+  handler: McpHttpHandler,
+  request: Request,
+  body: unknown,
+  res: ServerResponse,
+  opts: HandleOptions,
+  extra: Record<string, unknown>,
+): Promise<void> {
+  const authInfo = {
+    token: '',
+    clientId: opts.identity.user,
+    scopes: [],
+    extra: { identity: opts.identity, transport: opts.transport, remoteAddress: opts.remoteAddress, ...extra },
+  };
+  const response = await handler.fetch(request, { authInfo, parsedBody: body });
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (!response.body) return void res.end();
+  Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
 }
 
 function removedError(name: string): ProtocolError {
