@@ -564,10 +564,7 @@ export class McpGateway {
     res: ServerResponse,
     opts: HandleOptions,
   ): Promise<string | undefined> {
-    const filter = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications;
-    const uris = Array.isArray(filter?.resourceSubscriptions)
-      ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
-      : [];
+    const uris = listenSubscriptionUris(body);
     if (uris.length === 0) return undefined;
     const owners = new Map<string, Array<{ config: UpstreamServerConfig; hub: UpstreamHub }>>();
     for (const m of members) {
@@ -593,23 +590,8 @@ export class McpGateway {
           ? `Resource ${uri} is not listed by any server of the aggregate endpoint; subscribe at /mcp/<server>`
           : `Resource ${uri} is refused on the aggregate endpoint: servers ${found.map((f) => `'${f.config.name}'`).join(' and ')} both list it`;
       const { config, hub } = found[0]!;
-      const ctx: InterceptContext = {
-        tenant: opts.identity.tenant,
-        user: opts.identity.user,
-        roles: opts.identity.roles,
-        sessionId: randomUUID(),
-        server: config.name,
-        method: 'resources/subscribe',
-        name: uri,
-        args: { uri },
-        transport: opts.transport ?? 'http',
-        remoteAddress: opts.remoteAddress,
-      };
-      const decision = await this.opts.interceptor?.beforeRequest(ctx, {
-        method: 'resources/subscribe',
-        params: { uri },
-      });
-      if (decision?.kind === 'deny') return decision.message;
+      const denied = await this.subscriptionDenied(config.name, uri, opts);
+      if (denied !== undefined) return denied;
       held.push({ hub, uri });
     }
     const hubs = [...new Set(held.map((h) => h.hub))];
@@ -808,28 +790,10 @@ export class McpGateway {
     res: ServerResponse,
     opts: HandleOptions,
   ): Promise<string | undefined> {
-    const filter = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications;
-    const uris = Array.isArray(filter?.resourceSubscriptions)
-      ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
-      : [];
+    const uris = listenSubscriptionUris(body);
     for (const uri of uris) {
-      const ctx: InterceptContext = {
-        tenant: opts.identity.tenant,
-        user: opts.identity.user,
-        roles: opts.identity.roles,
-        sessionId: randomUUID(),
-        server: config.name,
-        method: 'resources/subscribe',
-        name: uri,
-        args: { uri },
-        transport: opts.transport ?? 'http',
-        remoteAddress: opts.remoteAddress,
-      };
-      const decision = await this.opts.interceptor?.beforeRequest(ctx, {
-        method: 'resources/subscribe',
-        params: { uri },
-      });
-      if (decision?.kind === 'deny') return decision.message;
+      const denied = await this.subscriptionDenied(config.name, uri, opts);
+      if (denied !== undefined) return denied;
     }
     const held: string[] = [];
     hub.listeners++;
@@ -845,6 +809,27 @@ export class McpGateway {
       held.push(uri);
     }
     return undefined;
+  }
+
+  /** A listen stream's resource subscription is decided like a resources/subscribe of that server: the denial. */
+  private async subscriptionDenied(server: string, uri: string, opts: HandleOptions): Promise<string | undefined> {
+    const ctx: InterceptContext = {
+      tenant: opts.identity.tenant,
+      user: opts.identity.user,
+      roles: opts.identity.roles,
+      sessionId: randomUUID(),
+      server,
+      method: 'resources/subscribe',
+      name: uri,
+      args: { uri },
+      transport: opts.transport ?? 'http',
+      remoteAddress: opts.remoteAddress,
+    };
+    const decision = await this.opts.interceptor?.beforeRequest(ctx, {
+      method: 'resources/subscribe',
+      params: { uri },
+    });
+    return decision?.kind === 'deny' ? decision.message : undefined;
   }
 
   private async modernServer(config: UpstreamServerConfig, ctx: McpRequestContext): Promise<Server> {
@@ -1201,6 +1186,14 @@ async function serveStateless(
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (!response.body) return void res.end();
   Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res);
+}
+
+/** The resource URIs a 2026-07-28 `subscriptions/listen` request asks to follow. */
+function listenSubscriptionUris(body: unknown): string[] {
+  const filter = (body as { params?: { notifications?: { resourceSubscriptions?: unknown } } }).params?.notifications;
+  return Array.isArray(filter?.resourceSubscriptions)
+    ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
+    : [];
 }
 
 function removedError(name: string): ProtocolError {
