@@ -295,17 +295,7 @@ export class McpGateway {
       const body = await this.body(req, opts);
       const init = asInitialize(body);
       if (init) return await this.openSession(config, init, req, res, body, opts);
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const webRequest = await toWebRequest(req, body, { signal: abort.signal });
-      if (await isLegacyRequest(webRequest, body)) {
-        throw new HttpError(
-          400,
-          -32000,
-          'Bad Request: no valid session ID provided; open a session with an initialize request',
-        );
-      }
-      await this.serveModern(config, webRequest, body, res, opts);
+      await this.serveModern(config, await statelessRequest(req, res, body), body, res, opts);
     } catch (error) {
       await this.fail(serverName, error, req, res, opts);
     }
@@ -341,16 +331,7 @@ export class McpGateway {
       const body = await this.body(req, opts);
       const init = asInitialize(body);
       if (init) return await this.openAggregate(init, req, res, body, opts);
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
-      const webRequest = await toWebRequest(req, body, { signal: abort.signal });
-      if (await isLegacyRequest(webRequest, body))
-        throw new HttpError(
-          400,
-          -32000,
-          'Bad Request: no valid session ID provided; open a session with an initialize request',
-        );
-      await this.serveModernAggregate(webRequest, body, req, res, opts);
+      await this.serveModernAggregate(await statelessRequest(req, res, body), body, req, res, opts);
     } catch (error) {
       await this.fail(AGGREGATE_SERVER, error, req, res, opts);
     }
@@ -1194,6 +1175,23 @@ function listenSubscriptionUris(body: unknown): string[] {
   return Array.isArray(filter?.resourceSubscriptions)
     ? filter.resourceSubscriptions.filter((u): u is string => typeof u === 'string')
     : [];
+}
+
+/**
+ * A POST without a session that is not an initialize: a 2026-07-28 stateless request (as a web Request aborted
+ * when the caller goes away), or a 2025 request that lost its session, which is refused.
+ */
+async function statelessRequest(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<Request> {
+  const abort = new AbortController();
+  res.once('close', () => abort.abort());
+  const webRequest = await toWebRequest(req, body, { signal: abort.signal });
+  if (await isLegacyRequest(webRequest, body))
+    throw new HttpError(
+      400,
+      -32000,
+      'Bad Request: no valid session ID provided; open a session with an initialize request',
+    );
+  return webRequest;
 }
 
 function removedError(name: string): ProtocolError {
