@@ -63,6 +63,21 @@ function proxyClient(select: string[] = ['--server', 'everything']): {
   return { client, transport };
 }
 
+/** Runs `atom-gov proxy ARGS` expecting it to refuse before serving: the client's connect fails; its stderr. */
+async function refusedProxy(args: string[]): Promise<string> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [bin, 'proxy', ...args],
+    env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const client = new Client({ name: 'x', version: '1' });
+  await expect(client.connect(transport)).rejects.toThrow();
+  return stderr;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'atom-gov-proxy-e2e-'));
   configPath = join(dir, 'mcp-governance.yaml');
@@ -148,32 +163,14 @@ describe('atom-gov proxy (stdio bridge)', () => {
     [[], ['give either --server NAME (one of: everything, memory) or --all', 'not neither']],
     [['--all', '--server', 'memory'], ['not both']],
   ])('refuses %j with a message naming what to give', async (select, expected) => {
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [bin, 'proxy', ...select, '--config', configPath],
-      env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const client = new Client({ name: 'x', version: '1' });
-    await expect(client.connect(transport)).rejects.toThrow();
+    const stderr = await refusedProxy([...select, '--config', configPath]);
     for (const text of expected) expect(stderr).toContain(text);
   });
 
   it('--all against a config without the aggregate endpoint says which key turns it on', async () => {
     const off = join(dir, 'no-aggregate.yaml');
     writeFileSync(off, readFileSync(configPath, 'utf8').replace('    aggregate: true\n', ''));
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [bin, 'proxy', '--all', '--config', off],
-      env: { HOME: process.env.HOME ?? dir, ATOM_GOV_DATA_DIR: dir, PATH: process.env.PATH ?? '' },
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    transport.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const client = new Client({ name: 'x', version: '1' });
-    await expect(client.connect(transport)).rejects.toThrow();
+    const stderr = await refusedProxy(['--all', '--config', off]);
     expect(stderr).toContain('--all needs the aggregate endpoint, which is off');
     expect(stderr).toContain('set atom_gov.gateway.aggregate: true');
   });

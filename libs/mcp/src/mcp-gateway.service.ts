@@ -19,7 +19,7 @@ import {
   type Server,
 } from '@modelcontextprotocol/server';
 import { AGGREGATE_SERVER, AggregateSession } from './aggregate-session.js';
-import { DownstreamSession, POLICY_DENIED } from './downstream-session.js';
+import { DownstreamSession, POLICY_DENIED, type SessionOptions } from './downstream-session.js';
 import { InputBridge } from './input-bridge.js';
 import type { InitializeDecision, InterceptContext, Interceptor, OperationSink } from './interceptor.js';
 import { LaunchedServer } from './launched-server.js';
@@ -445,15 +445,7 @@ export class McpGateway {
     const { session: aggregate, opts } = entry;
     aggregate.addMember(config.name, hub, instructions, (relay) => {
       const session: DownstreamSession = new DownstreamSession(hub, {
-        id: aggregate.id,
-        identity: opts.identity,
-        server: config.name,
-        transport: opts.transport ?? 'http',
-        remoteAddress: opts.remoteAddress,
-        interceptor: this.opts.interceptor,
-        onOperation: this.opts.onOperation,
-        logger: this.logger,
-        requestTimeoutMs: this.opts.requestTimeoutMs,
+        ...this.sessionOptions(aggregate.id, config.name, opts),
         stateless: true,
         relay,
         onclose: () => aggregate.memberClosed(session),
@@ -617,15 +609,7 @@ export class McpGateway {
     for (const { config, hub, instructions } of extra.members)
       aggregate.addMember(config.name, hub, instructions, (relay) => {
         const session: DownstreamSession = new DownstreamSession(hub, {
-          id: extra.id,
-          identity: extra.identity,
-          server: config.name,
-          transport,
-          remoteAddress: extra.remoteAddress,
-          interceptor: this.opts.interceptor,
-          onOperation: this.opts.onOperation,
-          logger: this.logger,
-          requestTimeoutMs: this.opts.requestTimeoutMs,
+          ...this.sessionOptions(extra.id, config.name, { ...extra, transport }),
           stateless: true,
           inputBridge: this.inputBridge,
           relay,
@@ -813,6 +797,25 @@ export class McpGateway {
     return decision?.kind === 'deny' ? decision.message : undefined;
   }
 
+  /** What every session of one server shares: the caller, and the gateway's interceptor, audit sink and limits. */
+  private sessionOptions(
+    id: string,
+    server: string,
+    caller: { identity: CallerIdentity; transport?: 'http' | 'stdio'; remoteAddress?: string },
+  ): SessionOptions {
+    return {
+      id,
+      identity: caller.identity,
+      server,
+      transport: caller.transport ?? 'http',
+      remoteAddress: caller.remoteAddress,
+      interceptor: this.opts.interceptor,
+      onOperation: this.opts.onOperation,
+      logger: this.logger,
+      requestTimeoutMs: this.opts.requestTimeoutMs,
+    };
+  }
+
   private async modernServer(config: UpstreamServerConfig, ctx: McpRequestContext): Promise<Server> {
     const extra = ctx.authInfo?.extra as
       | {
@@ -825,15 +828,7 @@ export class McpGateway {
       | undefined;
     if (!extra) throw new Error('no caller identity');
     const session = new DownstreamSession(extra.hub, {
-      id: randomUUID(),
-      identity: extra.identity,
-      server: config.name,
-      transport: extra.transport ?? 'http',
-      remoteAddress: extra.remoteAddress,
-      interceptor: this.opts.interceptor,
-      onOperation: this.opts.onOperation,
-      logger: this.logger,
-      requestTimeoutMs: this.opts.requestTimeoutMs,
+      ...this.sessionOptions(randomUUID(), config.name, extra),
       stateless: true,
       inputBridge: this.inputBridge,
       ...('instructions' in extra.checked ? { instructions: extra.checked.instructions } : {}),
@@ -927,15 +922,7 @@ export class McpGateway {
       onsessionclosed: () => void this.sessions.get(id)?.session.close(),
     });
     const session = new DownstreamSession(hub, {
-      id,
-      identity: opts.identity,
-      server: config.name,
-      transport: opts.transport ?? 'http',
-      remoteAddress: opts.remoteAddress,
-      interceptor: this.opts.interceptor,
-      onOperation: this.opts.onOperation,
-      logger: this.logger,
-      requestTimeoutMs: this.opts.requestTimeoutMs,
+      ...this.sessionOptions(id, config.name, opts),
       ...('instructions' in checked ? { instructions: checked.instructions } : {}),
       onclose: () => {
         this.sessions.delete(id);
