@@ -1,5 +1,6 @@
 // Test helper (not exported from the package): audit events with distinct ids and increasing times, per-test temp
-// dirs and stores closed after each test, and SQLite made unavailable the way another process would make it.
+// dirs and stores closed after each test, SQLite made unavailable the way another process would make it, and a
+// scratch PostgreSQL database on the suite's server.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +80,45 @@ export async function holdSqliteWriteLock(
       if (!locker.isInitialized) return;
       await locker.query('ROLLBACK');
       await locker.destroy();
+    },
+  };
+}
+
+/** An empty PostgreSQL database of its own on the suite's server (test/setup/postgres.ts), dropped by `dispose()`. */
+export interface ScratchPostgres {
+  /** The database's name: the prefix and a uuid's hex, so safe to splice into SQL. */
+  readonly name: string;
+  /** Store / data-source options that open it (no SQLite path). */
+  readonly opts: { databaseUrl: string; sqlitePath: string };
+  /** Runs a statement on the server's maintenance connection, e.g. `ALTER DATABASE <name> ...`. */
+  admin(sql: string, params?: unknown[]): Promise<unknown>;
+  /** Drops the database, cutting its open connections (WITH FORCE), and closes the maintenance connection. */
+  dispose(): Promise<void>;
+}
+
+/** Creates a fresh database named `<prefix>_<hex>` on the PostgreSQL that the Jest global setup started. */
+export async function scratchPostgres(prefix: string): Promise<ScratchPostgres> {
+  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
+  if (!adminUrl) {
+    throw new Error(
+      'ATOM_GOV_TEST_PG_URL is not set: the Jest global setup (test/setup/postgres.ts) starts PostgreSQL',
+    );
+  }
+  const name = `${prefix}_${randomUUID().replaceAll('-', '')}`;
+  const admin: DataSource = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
+  await admin.query(`CREATE DATABASE ${name}`).catch(async (err: unknown) => {
+    await admin.destroy();
+    throw err;
+  });
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    opts: { databaseUrl: url.toString(), sqlitePath: '' },
+    admin: (sql, params) => admin.query(sql, params),
+    async dispose() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.destroy();
     },
   };
 }

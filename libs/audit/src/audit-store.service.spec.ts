@@ -14,6 +14,7 @@ import {
   migrations,
   openAuditStore,
 } from './index.js';
+import { scratchPostgres } from './audit-spec-fixtures.js';
 
 /** One empty database per test, plus a way to make it unavailable (and available again) from outside the store. */
 interface Backend {
@@ -52,33 +53,20 @@ async function sqliteBackend(): Promise<Backend> {
 }
 
 async function postgresBackend(): Promise<Backend> {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) {
-    throw new Error(
-      'ATOM_GOV_TEST_PG_URL is not set: the Jest global setup (test/setup/postgres.ts) starts PostgreSQL',
-    );
-  }
-  const database = `audit_${randomUUID().replaceAll('-', '')}`;
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const opts = { databaseUrl: url.toString(), sqlitePath: '', timeoutMs: 2000 };
+  const db = await scratchPostgres('audit');
+  const opts = { ...db.opts, timeoutMs: 2000 };
   return {
     opts,
     connect: async () => createDataSource(opts).initialize(),
     // The database refuses connections and its open ones are cut, as when the server goes away.
     async makeUnavailable() {
-      await admin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
+      await db.admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS false`);
+      await db.admin('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [db.name]);
     },
     async makeAvailable() {
-      await admin.query(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+      await db.admin(`ALTER DATABASE ${db.name} ALLOW_CONNECTIONS true`);
     },
-    async dispose() {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.destroy();
-    },
+    dispose: () => db.dispose(),
   };
 }
 

@@ -11,10 +11,10 @@ import {
   type AuditEventInput,
   type AuditQuery,
   type AuditStore,
-  createDataSource,
   openAuditPrivacy,
   openAuditStore,
 } from './index.js';
+import { scratchPostgres } from './audit-spec-fixtures.js';
 import { openDatabase } from './audit-store.service.js';
 import { type DataSourceOptions } from './data-source.js';
 import { type TenantKeyring } from './crypto/tenant-keyring.service.js';
@@ -173,18 +173,5 @@ parity('SQLite', () => {
 });
 
 parity('PostgreSQL', async () => {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
-  const database = `stream_raw_${randomUUID().replaceAll('-', '')}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return {
-    opts: { databaseUrl: url.toString(), sqlitePath: '' },
-    async dispose() {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
+  return scratchPostgres('stream_raw');
 });

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AuditEvent, type AuditEventInput, type AuditStore, createDataSource, openAuditStore } from './index.js';
+import { type AuditEvent, type AuditEventInput, type AuditStore, openAuditStore } from './index.js';
+import { scratchPostgres } from './audit-spec-fixtures.js';
 
 const T0 = Date.UTC(2026, 9, 1);
 
@@ -104,19 +105,7 @@ streamSuite('SQLite', async () => {
 });
 
 streamSuite('PostgreSQL', async () => {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
-  const database = `stream_${randomUUID().replaceAll('-', '')}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  const store = await openAuditStore({ databaseUrl: url.toString(), sqlitePath: '' });
-  return {
-    store,
-    async dispose() {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
+  const db = await scratchPostgres('stream');
+  const store = await openAuditStore(db.opts);
+  return { store, dispose: () => db.dispose() };
 });

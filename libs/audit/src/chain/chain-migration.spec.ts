@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { createDataSource, type DataSourceOptions, migrations, openAuditStore } from '../index.js';
+import { scratchPostgres } from '../audit-spec-fixtures.js';
 import { runMigrations } from '../audit-store.service.js';
 
 type Backend = { opts: DataSourceOptions; pg: boolean; dispose(): Promise<void> };
@@ -19,21 +20,8 @@ async function sqlite(): Promise<Backend> {
 }
 
 async function postgres(): Promise<Backend> {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
-  const name = `chain_migration_${randomUUID().replaceAll('-', '')}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    opts: { databaseUrl: url.toString(), sqlitePath: '' },
-    pg: true,
-    dispose: async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
+  const db = await scratchPostgres('chain_migration');
+  return { opts: db.opts, pg: true, dispose: () => db.dispose() };
 }
 
 describe.each([

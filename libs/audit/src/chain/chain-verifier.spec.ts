@@ -16,6 +16,7 @@ import {
   type VerifyOptions,
   type VerifyReport,
 } from '../index.js';
+import { scratchPostgres } from '../audit-spec-fixtures.js';
 import { openAuditPrivacy } from '../privacy/audit-privacy.js';
 import { type RawChainRow, recordFromRaw } from './chain-record.js';
 import { numbered, sqliteTime } from './chain-sql.js';
@@ -32,21 +33,8 @@ async function sqliteBackend(dir: string): Promise<Backend> {
 }
 
 async function postgresBackend(): Promise<Backend> {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
-  const database = `chain_${randomUUID().replaceAll('-', '')}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return {
-    opts: { databaseUrl: url.toString(), sqlitePath: '' },
-    pg: true,
-    async dispose() {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
+  const db = await scratchPostgres('chain');
+  return { opts: db.opts, pg: true, dispose: () => db.dispose() };
 }
 
 function event(tenant: string, i: number): AuditEventInput {

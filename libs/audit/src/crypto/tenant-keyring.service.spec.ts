@@ -4,7 +4,8 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DataSource } from 'typeorm';
-import { type AuditEventInput, type AuditStore, createDataSource, openAuditStore } from '../index.js';
+import { type AuditEventInput, type AuditStore, openAuditStore } from '../index.js';
+import { scratchPostgres } from '../audit-spec-fixtures.js';
 import { openDatabase } from '../audit-store.service.js';
 import { type DataSourceOptions } from '../data-source.js';
 import { loadMasterKey, MasterKeyError, type MasterKey } from './master-key.js';
@@ -64,20 +65,7 @@ function sqliteDb(): Db {
 }
 
 async function postgresDb(): Promise<Db> {
-  const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-  if (!adminUrl) throw new Error('ATOM_GOV_TEST_PG_URL is not set: the Jest global setup starts PostgreSQL');
-  const database = `keys_${randomUUID().replaceAll('-', '')}`;
-  const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return {
-    opts: { databaseUrl: url.toString(), sqlitePath: '' },
-    async dispose() {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
+  return scratchPostgres('keys');
 }
 
 function event(tenant: string, fields: Partial<AuditEventInput> = {}): AuditEventInput {
