@@ -133,6 +133,9 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   const reservationIdOf = (i: number, quota: QuotaParams): string =>
     quotaReservationId(input.operationId, workflowInfo().firstExecutionRunId, i, quota);
   const held: OperationAuditRecord[] = [];
+  // A held record needs no promise of its own: every sandbox promise costs a stack capture (the SDK's promise hook),
+  // and the quota-only path holds all of its records.
+  const heldDone: Promise<void> = Promise.resolve();
   const record = (
     key: string,
     event: OperationAuditRecord['event'],
@@ -141,7 +144,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     const r: OperationAuditRecord = { ...baseRecord(), ...fields, id: `${runKey}:${key}`, event };
     if (holdAudit) {
       held.push(r);
-      return Promise.resolve();
+      return heldDone;
     }
     return audit.recordAudit(r);
   };
@@ -180,7 +183,7 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
     );
   };
   const inBackground = (p: Promise<unknown>): void => {
-    background.push(p);
+    if (p !== heldDone) background.push(p);
   };
 
   // A delayed-start eager report that carries its outcome settles in the same task: the intermediate 'approved' is
@@ -463,10 +466,11 @@ export async function governedOperation(input: GovernedOperationInput): Promise<
   }
 
   flushAudit();
-  await Promise.allSettled(background);
+  // Skipped when there is nothing to wait for (the quota-only path): fewer sandbox promises per operation.
+  if (background.length > 0) await Promise.allSettled(background);
   state.closed = true;
   // Let in-flight awaitDecision / decide calls return before the run closes.
-  await condition(allHandlersFinished);
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
   return snapshot();
 
   /** Delayed start: the held audit records and these commits or releases, in one non-cancellable local activity. */
