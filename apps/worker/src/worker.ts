@@ -99,7 +99,10 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
       identity,
       ...(opts.bundleCacheDir && !source.fromSources
         ? { workflowBundle: await cachedWorkflowBundle(source, opts.bundleCacheDir) }
-        : { workflowsPath: source.workflowsPath, bundlerOptions: { webpackConfigHook: source.webpackConfigHook } }),
+        : {
+            workflowsPath: source.workflowsPath,
+            bundlerOptions: { webpackConfigHook: source.webpackConfigHook, preloadModules: source.preloadModules },
+          }),
       activities: createActivities({
         identity,
         taskQueue,

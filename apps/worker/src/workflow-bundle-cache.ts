@@ -17,6 +17,7 @@ export async function cachedWorkflowBundle(source: WorkflowsSource, cacheDir: st
   const { code } = await bundleWorkflowCode({
     workflowsPath: source.workflowsPath,
     webpackConfigHook: source.webpackConfigHook,
+    preloadModules: source.preloadModules,
   });
   await mkdir(cacheDir, { recursive: true });
   // Write then rename: a concurrent start or a crash never leaves a half-written bundle under the final name.
@@ -40,6 +41,8 @@ function bundleInputsHash(source: WorkflowsSource): string {
     ? readdirSync(join(repoRoot, 'libs')).map((l) => join(repoRoot, 'libs', l, 'dist'))
     : [];
   for (const dir of [join(workflowsDir, 'dist'), ...libs.sort()]) hashTree(hash, dir);
+  // The preload list changes the bundle's entry point.
+  hash.update(`preload:${source.preloadModules.join(',')}\n`);
   const require = createRequire(import.meta.url);
   for (const pkg of ['@temporalio/workflow', '@temporalio/common', '@temporalio/worker']) {
     const { version } = JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string };

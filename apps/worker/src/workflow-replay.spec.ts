@@ -21,6 +21,7 @@ beforeAll(async () => {
   bundle = await bundleWorkflowCode({
     workflowsPath: source.workflowsPath,
     webpackConfigHook: source.webpackConfigHook,
+    preloadModules: source.preloadModules,
     logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop },
   });
 }, 120_000);

@@ -11,7 +11,19 @@ export interface WorkflowsSource {
   /** Makes Temporal's bundler read @atom-gov/* workspaces from their sources when we run from sources. */
   webpackConfigHook: BundlerHook;
   fromSources: boolean;
+  /**
+   * Stateless modules evaluated once per workflow thread instead of once per workflow (bundlerOptions.preloadModules,
+   * reusable V8 context): the workflow bundle's other modules run again for every new workflow.
+   */
+  preloadModules: string[];
 }
+
+/**
+ * @noble/hashes (through @atom-gov/contracts: opaqueUserRef in the operation's state) builds its SHA-2 tables at
+ * module load, BigInt constants included: that was most of each quota-only operation's module evaluation in the
+ * sandbox. Pure functions and constants, nothing per workflow, so it may be shared.
+ */
+export const WORKFLOW_PRELOAD_MODULES: readonly string[] = Object.freeze(['@noble/hashes/sha2.js']);
 
 /**
  * Where the workflow code is. From sources (Jest, ts) Temporal's bundler compiles the TypeScript itself and
@@ -37,5 +49,5 @@ export function workflowsSource(fromSources = import.meta.url.endsWith('.ts')): 
     const existing = resolve.alias && !Array.isArray(resolve.alias) ? resolve.alias : {};
     return { ...config, resolve: { ...resolve, alias: { ...existing, ...alias } } };
   };
-  return { workflowsPath, webpackConfigHook, fromSources };
+  return { workflowsPath, webpackConfigHook, fromSources, preloadModules: [...WORKFLOW_PRELOAD_MODULES] };
 }

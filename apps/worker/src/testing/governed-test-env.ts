@@ -86,6 +86,7 @@ export class GovernedTestEnv {
     const bundle = await bundleWorkflowCode({
       workflowsPath: source.workflowsPath,
       webpackConfigHook: source.webpackConfigHook,
+      preloadModules: source.preloadModules,
       logger: quietLogger,
     });
     const connection = await Connection.connect({ address: this.temporal.address });
