@@ -16,6 +16,18 @@ describe('workflow bundle', () => {
     expect(code).toContain('healthProbe');
   });
 
+  it('preloads the stateless hash module once per workflow thread instead of evaluating it per workflow', async () => {
+    const source = workflowsSource();
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: source.workflowsPath,
+      webpackConfigHook: source.webpackConfigHook,
+      preloadModules: source.preloadModules,
+      logger: quietLogger,
+    });
+    // webpack drops a require of a module it may treat as side-effect free: the preload must survive bundling.
+    expect(code).toMatch(/preloadModules\(\) \{\s*__webpack_require__\([^)]*workflow-preload/);
+  });
+
   it('rejects workflow code that imports a non-deterministic module', async () => {
     const bad = fileURLToPath(new URL('../test/fixtures/non-deterministic.workflow.ts', import.meta.url));
     const errors: string[] = [];

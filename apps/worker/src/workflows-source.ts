@@ -19,13 +19,6 @@ export interface WorkflowsSource {
 }
 
 /**
- * @noble/hashes (through @atom-gov/contracts: opaqueUserRef in the operation's state) builds its SHA-2 tables at
- * module load, BigInt constants included: that was most of each quota-only operation's module evaluation in the
- * sandbox. Pure functions and constants, nothing per workflow, so it may be shared.
- */
-export const WORKFLOW_PRELOAD_MODULES: readonly string[] = Object.freeze(['@noble/hashes/sha2.js']);
-
-/**
  * Where the workflow code is. From sources (Jest, ts) Temporal's bundler compiles the TypeScript itself and
  * must see the other workspaces' sources too (their dist/ may be stale or missing); from dist/ (the built CLI)
  * it bundles the compiled JavaScript, which resolves workspaces through their package exports.
@@ -49,5 +42,12 @@ export function workflowsSource(fromSources = import.meta.url.endsWith('.ts')): 
     const existing = resolve.alias && !Array.isArray(resolve.alias) ? resolve.alias : {};
     return { ...config, resolve: { ...resolve, alias: { ...existing, ...alias } } };
   };
-  return { workflowsPath, webpackConfigHook, fromSources, preloadModules: [...WORKFLOW_PRELOAD_MODULES] };
+  // @noble/hashes (opaqueUserRef in the operation's state) builds its SHA-2 tables at module load, BigInt constants
+  // included: most of a quota-only operation's module evaluation in the sandbox. Preloaded through a contracts module
+  // that re-exports it (see libs/contracts/src/workflow-preload.ts).
+  const contractsDir = fromSources
+    ? join(repoRoot, 'libs', 'contracts', 'src')
+    : dirname(require.resolve('@atom-gov/contracts'));
+  const preload = join(contractsDir, fromSources ? 'workflow-preload.ts' : 'workflow-preload.js');
+  return { workflowsPath, webpackConfigHook, fromSources, preloadModules: existsSync(preload) ? [preload] : [] };
 }
