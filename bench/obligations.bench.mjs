@@ -1,16 +1,21 @@
 // Gateway throughput with every fast-path obligation on versus off (issue 4 target: ratio >= 0.9). Two gateway
 // processes (bench/obligations.target.mjs on / off) in front of one server-everything (streamableHttp), measured
-// side by side: interleaved rounds with rotating order, so a noisy machine hits both alike. "on" = rate limit
+// side by side: interleaved rounds with rotating order, so a noisy machine hits both alike; before the rounds of each
+// session count, one discarded warm-up run per variant (JIT compilation of the code each variant runs, first-use
+// caches), which otherwise landed in round 1 of whichever variant has more code to compile. "on" = rate limit
 // (sliding + burst), PII detection and redaction of arguments and results, audit_level full, tool pinning and a
 // time window; "off" = no policy, pinning off, audit_level none (the durable audit append happens in both).
 // Run after `npm run build` (npm run bench -- obligations does both):
-//   node bench/obligations.bench.mjs [--seconds 3] [--rounds 3] [--cpu-prof DIR]
+//   node bench/obligations.bench.mjs [--seconds 3] [--rounds 4] [--warmup 2] [--cpu-prof DIR]
 // Exits 0 whether or not the target is met; prints PASS/MISS.
 // The load generator is bench/mcp-load-driver.mjs (raw keep-alive HTTP/1.1, one socket per initialized session).
 import * as load from './mcp-load-driver.mjs';
 
 const seconds = load.numberArg('--seconds', 3);
-const rounds = load.numberArg('--rounds', 3);
+// An even number of rounds: each variant runs first in as many rounds as the other.
+const rounds = load.numberArg('--rounds', 4);
+// Seconds of the discarded warm-up run of each variant (0: none).
+const warmup = load.numberArg('--warmup', 2);
 // --cpu-prof DIR: both gateway processes write V8 CPU profiles there.
 const profDir = load.stringArg('--cpu-prof');
 const API_KEY = 'agk_bench_0123456789';
@@ -37,6 +42,7 @@ try {
     { key: 'off', url: await load.firstLine(offProc), session, pid: offProc.pid },
   ];
   for (const sessions of [8, 64]) {
+    if (warmup > 0) await load.interleavedRounds(variants, { rounds: 1, sessions, seconds: warmup });
     const runs = await load.interleavedRounds(variants, { rounds, sessions, seconds });
     // Per-round on/off ratios (the two runs of a round are adjacent in time): their median is robust against a
     // load spike from other processes hitting one variant's run on a shared machine.
@@ -53,7 +59,7 @@ try {
 const f = (n, d = 2) => n.toFixed(d);
 console.log(
   `tools/call echo (result with one email address) through the gateway, obligations on vs off, ${rounds} interleaved ` +
-    `rounds x ${seconds} s per variant, raw keep-alive HTTP load generator, node ${process.version}, ` +
+    `rounds x ${seconds} s per variant after a discarded ${warmup} s warm-up run of each, raw keep-alive HTTP load generator, node ${process.version}, ` +
     `${new Date().toISOString()}, load average ${load.loadAverage()} at the end\n`,
 );
 console.log(
