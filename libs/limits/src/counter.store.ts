@@ -41,18 +41,17 @@ function toStoreError(error: unknown, what: string): RateLimitStoreError {
  * RLF rejects a consume with a RateLimiterRes when the points are used up and with an Error when the store
  * fails: the first still carries the count, the second is an outage.
  */
-async function consumeCount(
-  limiter: RateLimiterAbstract,
-  key: string,
-  secDuration: number,
-  what: string,
-): Promise<number> {
-  try {
-    const res = await limiter.consume(key, 1, { customDuration: secDuration });
-    return res.consumedPoints;
-  } catch (rejection) {
+function consumeCount(limiter: RateLimiterAbstract, key: string, secDuration: number, what: string): Promise<number> {
+  const settle = (rejection: unknown): number => {
     if (rejection instanceof RateLimiterRes) return rejection.consumedPoints;
     throw toStoreError(rejection, what);
+  };
+  // One .then instead of an async frame (this runs on every rate-limited call); a synchronous throw is still a
+  // rejection, as it was from the async function.
+  try {
+    return limiter.consume(key, 1, { customDuration: secDuration }).then((res) => res.consumedPoints, settle);
+  } catch (error) {
+    return Promise.resolve().then(() => settle(error));
   }
 }
 

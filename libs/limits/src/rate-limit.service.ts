@@ -101,8 +101,16 @@ export class RateLimitService {
     const compiled = compileSpec(spec);
     const key = this.counterKeyOf(compiled, ctx);
     const now = this.clock();
-    const counters = compiled.burst ? [compiled.main, compiled.burst] : [compiled.main];
-    const settled = await Promise.allSettled(counters.map((c) => this.evaluate(c, key, now)));
+    const main = this.evaluate(compiled.main, key, now);
+    const burst = compiled.burst ? this.evaluate(compiled.burst, key, now) : undefined;
+    // The common case (every counter answered, the call admitted) without allSettled's per-counter records.
+    const fast = await (burst ? Promise.all([main, burst]) : main.then((o) => [o])).catch(() => undefined);
+    if (fast && fast.every((o) => o.admitted)) {
+      let remaining = fast[0]!.remaining;
+      if (fast[1] && fast[1].remaining < remaining) remaining = fast[1].remaining;
+      return { allowed: true, remaining, retryAfterMs: 0, limitHit: false, enforcement: spec.enforcement, key };
+    }
+    const settled = await Promise.allSettled(burst ? [main, burst] : [main]);
 
     const outcomes: CounterOutcome[] = [];
     let failure: unknown;

@@ -195,10 +195,26 @@ export function createPiiScanner(options: PiiScannerOptions = {}): PiiScanner {
   const needClusters = builtinKinds.some((k) => NUMBER_KINDS.has(k));
   const hasCustom = customs.length > 0;
 
+  // The hint is the JSON key of the value: a small vocabulary, so its lower-case form and whether it names a secret
+  // are remembered instead of recomputed (two regex tests) for every string under it.
+  const hintMemo = new Map<string, { lower: string; secretKey: boolean }>();
+  function hintInfo(hint: string): { lower: string; secretKey: boolean } {
+    let info = hintMemo.get(hint);
+    if (info === undefined) {
+      const lower = hint.toLowerCase();
+      info = { lower, secretKey: lower !== '' && SECRET_KEY_RE.test(lower) && !NOT_SECRET_KEY_RE.test(lower) };
+      if (hint.length <= MAX_MEMO_KEY) {
+        if (hintMemo.size >= KEY_MEMO_LIMIT) hintMemo.clear();
+        hintMemo.set(hint, info);
+      }
+    }
+    return info;
+  }
+
   function locate(text: string, hint: string): Located[] {
     const out: Candidate[] = [];
-    const trimmedHint = hint.toLowerCase();
-    if (secretEnabled && trimmedHint && SECRET_KEY_RE.test(trimmedHint) && !NOT_SECRET_KEY_RE.test(trimmedHint)) {
+    const { lower: trimmedHint, secretKey } = hintInfo(hint);
+    if (secretEnabled && secretKey) {
       // The key says it is a secret ("password", "api_key"): the whole value is, unless it is a placeholder.
       const value = text.trim();
       if (secretValueOk(value, false, true)) {

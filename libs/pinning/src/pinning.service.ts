@@ -294,7 +294,8 @@ export function createPinningService(opts: PinningServiceOptions): PinningServic
 
     checkCall(server: string, kind: ListKind, name: string): CheckResult {
       if (mode === 'off') return { ok: true };
-      const key = k(server, kind, name);
+      // Built inline (same key as k()): this runs on every call of a pinned server.
+      const key = `${server}\u0000${kind}\u0000${name}`;
       const seen = state.get(key);
       if (seen === 'ok') return { ok: true };
       const lock = store.current();
