@@ -11,8 +11,10 @@ if (!upstreamUrl || !apiKey) throw new Error('usage: mcp-gateway.target.mjs UPST
 await serveBenchGateway(upstreamUrl, apiKey, {
   prefix: 'atom-gov-bench-',
   global: `  global:\n    audit: ${auditMode !== 'audit-off'}\n`,
-  // Group-commit batch sizes of the audit store over the whole run (each batch is one fsync'd transaction).
+  // Group-commit batch sizes of the audit store over the whole run (each batch is one fsync'd transaction), and
+  // where an append's time goes: queued behind the write in flight, then its own write (transaction + fsync).
   report: (s) =>
     `[gateway target] audit: ${s.committed} events in ${s.batches} transactions ` +
-    `(mean ${(s.committed / Math.max(1, s.batches)).toFixed(1)}, largest ${s.largestBatch})`,
+    `(mean ${(s.committed / Math.max(1, s.batches)).toFixed(1)}, largest ${s.largestBatch}); ` +
+    `mean queued ${(s.waitMs / Math.max(1, s.committed)).toFixed(2)} ms + write ${(s.writeMs / Math.max(1, s.batches)).toFixed(2)} ms`,
 });

@@ -30,6 +30,9 @@ export interface PurgeResult {
 /** Signs a checkpoint for a head; the writer stores it in the same transaction as the change it covers. */
 export type CheckpointSign = (unsigned: Omit<Checkpoint, 'signature' | 'keyId'>) => Checkpoint;
 
+/** Default largest batch the SQLite writer commits on the calling thread rather than on its writer thread. */
+const INLINE_MAX = 4;
+
 /** Events deleted per purge transaction: a few tens of ms of SQLite work, then the event loop gets a turn. */
 const PURGE_BATCH = 5000;
 
@@ -249,11 +252,17 @@ export class ChainWriter {
   private sqliteAppendTx: ((rows: AuditEventRow[]) => AuditEventRow[]) | undefined;
   private readonly thread: SqliteWriterThread | undefined;
 
-  /** `sqliteThread`: write SQLite batches from a worker thread (when its compiled script is present). */
+  private readonly inlineMax: number;
+
+  /**
+   * `sqliteThread`: write SQLite batches from a worker thread (when its compiled script is present);
+   * `inlineMax`: batches of at most this many rows are written on the calling thread instead (0: never).
+   */
   constructor(
     private readonly sql: ChainSql,
-    opts: { sqliteThread?: { path: string; timeoutMs: number } } = {},
+    opts: { sqliteThread?: { path: string; timeoutMs: number }; inlineMax?: number } = {},
   ) {
+    this.inlineMax = opts.inlineMax ?? INLINE_MAX;
     if (sql.driver === 'better-sqlite3' && opts.sqliteThread) this.thread = SqliteWriterThread.start(opts.sqliteThread);
   }
 
@@ -264,13 +273,39 @@ export class ChainWriter {
   }
 
   private async appendSqlite(rows: AuditEventRow[]): Promise<AuditEventRow[]> {
-    if (this.thread) {
-      const stored = await this.thread.append(rows);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return stored.map(([id, seq, hash, prevHash]) => ({ ...byId.get(id)!, seq, hash, prevHash }));
-    }
+    // A small batch commits on this thread (same transaction, same synchronous=FULL connection settings): the hop
+    // to the writer thread and back costs two thread wake-ups, which on a busy machine take longer than the commit
+    // blocks the event loop. Large batches (many concurrent calls) still go to the thread, keeping the loop free.
     this.sqliteAppendTx ??= sqliteAppender(this.sql.sqlite);
-    return this.sqliteAppendTx(rows);
+    if (!this.thread) return this.sqliteAppendTx(rows);
+    if (rows.length <= this.inlineMax) {
+      const inline = this.tryInline(this.sqliteAppendTx, rows);
+      if (inline) return inline;
+    }
+    const stored = await this.thread.append(rows);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return stored.map(([id, seq, hash, prevHash]) => ({ ...byId.get(id)!, seq, hash, prevHash }));
+  }
+
+  /**
+   * The inline commit must never make the event loop wait for another process's write lock (the CLI, the worker):
+   * it runs with no busy timeout, and a busy database sends the batch to the writer thread, which waits there.
+   */
+  private tryInline(
+    append: (rows: AuditEventRow[]) => AuditEventRow[],
+    rows: AuditEventRow[],
+  ): AuditEventRow[] | undefined {
+    const db = this.sql.sqlite as SqliteDatabase & { pragma(sql: string, opts?: { simple: boolean }): unknown };
+    const timeout = db.pragma('busy_timeout', { simple: true });
+    db.pragma('busy_timeout = 0');
+    try {
+      return append(rows);
+    } catch (error) {
+      if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) return undefined;
+      throw error;
+    } finally {
+      db.pragma(`busy_timeout = ${Number(timeout)}`);
+    }
   }
 
   /** Where SQLite batches are written: on the writer thread, or in this thread (also always for PostgreSQL). */
