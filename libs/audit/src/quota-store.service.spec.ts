@@ -136,4 +136,22 @@ describe.each(Object.keys(backends))('quota store (%s)', (name) => {
     expect((await store.reservation('batch-1'))?.status).toBe('committed');
     expect(await store.usage(key, at, DAY)).toBe(1.25);
   });
+
+  it('keeps every concurrent commit and release of one counter, and one id reserved twice at once counts once', async () => {
+    const key = 'acme|tenant:acme|mixed|api_calls';
+    const ids = Array.from({ length: 10 }, (_, i) => `mixed${i}`);
+    // The same id twice in one turn (one SQLite batch; two PostgreSQL transactions): the second sees the first.
+    const [first, again] = await Promise.all([
+      store.reserve(req('mixed-dup', { counterKey: key, limit: 100 })),
+      store.reserve(req('mixed-dup', { counterKey: key, limit: 100 })),
+    ]);
+    expect(first).toMatchObject({ granted: true, reserved: 1 });
+    expect(again).toMatchObject({ granted: true, reserved: 1 });
+    await Promise.all(ids.map((id) => store.reserve(req(id, { counterKey: key, limit: 100 }))));
+    expect(await store.usage(key, at, DAY)).toBe(11);
+    await Promise.all(ids.map((id, i) => (i % 2 === 0 ? store.commit(id, 2) : store.release(id))));
+    expect(await store.usage(key, at, DAY)).toBe(11);
+    expect((await store.reservation('mixed0'))?.status).toBe('committed');
+    expect((await store.reservation('mixed1'))?.status).toBe('released');
+  });
 });

@@ -218,7 +218,8 @@ function* reservationOp(reservationId: string): Operation<QuotaReservationRow | 
 
 /** Runs operations, each in a transaction (or a savepoint of a shared one); rejects with the driver's error. */
 interface Executor {
-  execute<T>(op: Operation<T>): Promise<T>;
+  /** `op` makes the operation's statements afresh (PostgreSQL may run it a second time, see PgExecutor). */
+  execute<T>(op: () => Operation<T>): Promise<T>;
   /** Settles once every operation handed over so far has. */
   idle(): Promise<void>;
 }
@@ -254,9 +255,9 @@ class SqliteExecutor implements Executor {
     return statement;
   }
 
-  execute<T>(op: Operation<T>): Promise<T> {
+  execute<T>(op: () => Operation<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ op: op(), resolve: resolve as (value: unknown) => void, reject });
       this.scheduled ??= new Promise<void>((done) =>
         setImmediate(() => {
           this.scheduled = undefined;
@@ -327,6 +328,9 @@ interface PgClient {
   query(text: string): Promise<unknown>;
 }
 
+/** PostgreSQL's SQLSTATE for a duplicate key. */
+const UNIQUE_VIOLATION = '23505';
+
 /** PostgreSQL: each operation in its own transaction on a pooled client, row locks, named prepared statements. */
 class PgExecutor implements Executor {
   /** Statement texts with `$n` placeholders and row locks, by name (prepared once per pooled connection). */
@@ -342,8 +346,14 @@ class PgExecutor implements Executor {
     }
   }
 
-  execute<T>(op: Operation<T>): Promise<T> {
-    const work = this.transaction(op);
+  execute<T>(op: () => Operation<T>): Promise<T> {
+    // The same id reserved by two transactions at once: both find no row (FOR UPDATE locks nothing yet) and the
+    // second INSERT violates the primary key once the first commits. Run again, it finds the first's row and
+    // answers as the first did (the idempotency SQLite gets from running a batch in order).
+    const work = this.transaction(op()).catch((error: unknown) => {
+      if ((error as { code?: unknown } | null)?.code !== UNIQUE_VIOLATION) throw error;
+      return this.transaction(op());
+    });
     this.inFlight.add(work);
     const forget = () => this.inFlight.delete(work);
     work.then(forget, forget);
@@ -391,7 +401,7 @@ class SqlQuotaStore implements QuotaStore {
     private readonly where: string,
   ) {}
 
-  private tx<T>(op: Operation<T>): Promise<T> {
+  private tx<T>(op: () => Operation<T>): Promise<T> {
     return this.executor.execute(op).catch((cause: unknown) => {
       throw new AuditStoreUnavailableError(`quota store at ${this.where} failed: ${describeCause(cause)}`, { cause });
     });
@@ -400,24 +410,24 @@ class SqlQuotaStore implements QuotaStore {
   reserve(r: QuotaReserveRequest): Promise<QuotaReserveResult> {
     if (!(r.amount >= 0) || !(r.limit >= 0))
       return Promise.reject(new RangeError('quota amount and limit must be >= 0'));
-    return this.tx(reserveOp(r));
+    return this.tx(() => reserveOp(r));
   }
 
   commit(reservationId: string, used: number): Promise<void> {
     if (!(used >= 0)) return Promise.reject(new RangeError('committed usage must be >= 0'));
-    return this.tx(commitOp(reservationId, used));
+    return this.tx(() => commitOp(reservationId, used));
   }
 
   release(reservationId: string): Promise<void> {
-    return this.tx(releaseOp(reservationId));
+    return this.tx(() => releaseOp(reservationId));
   }
 
   usage(counterKey: string, at: Date, periodMs?: number): Promise<number> {
-    return this.tx(usageOp(counterKey, periodStartOf(at, periodMs)));
+    return this.tx(() => usageOp(counterKey, periodStartOf(at, periodMs)));
   }
 
   reservation(reservationId: string): Promise<QuotaReservationRow | undefined> {
-    return this.tx(reservationOp(reservationId));
+    return this.tx(() => reservationOp(reservationId));
   }
 
   async latestCounters(): Promise<QuotaCounterRow[]> {
