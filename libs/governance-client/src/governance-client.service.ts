@@ -326,6 +326,7 @@ export class GovernanceClient {
 
   /** Start options shared by start() and startOrAttach(): same id, conflict policy, search attributes, summary. */
   private startOptions(input: GovernedOperationInput) {
+    const requester = opaqueUserRef(input.tenant, input.requester); // a sha256: once, not once per use below
     return {
       workflowId: input.operationId,
       taskQueue: this.taskQueue,
@@ -338,7 +339,7 @@ export class GovernanceClient {
         { key: searchAttributeKeys.tenant, value: input.tenant },
         { key: searchAttributeKeys.server, value: input.server },
         { key: searchAttributeKeys.tool, value: input.tool },
-        { key: searchAttributeKeys.requester, value: opaqueUserRef(input.tenant, input.requester) },
+        { key: searchAttributeKeys.requester, value: requester },
         { key: searchAttributeKeys.policy, value: input.policy },
         { key: searchAttributeKeys.status, value: 'reserving' },
       ],
@@ -346,7 +347,7 @@ export class GovernanceClient {
       staticDetails: [
         `Governed call of \`${input.tool}\` on \`${input.server}\``,
         `- tenant: ${input.tenant}`,
-        `- requester: ${opaqueUserRef(input.tenant, input.requester)}`,
+        `- requester: ${requester}`,
         `- policy: ${input.policy} (config ${input.policyVersion.slice(0, 12)})`,
         `- arguments (redacted): ${input.redactedArgs}`,
         `- requested at: ${input.requestedAt}`,
