@@ -57,7 +57,8 @@ const worker = await Worker.create({
   namespace: server.namespace,
   taskQueue,
   workflowsPath: source.workflowsPath,
-  bundlerOptions: { webpackConfigHook: source.webpackConfigHook },
+  // As startWorker does: stateless modules (noble hashes) evaluated once per workflow thread.
+  bundlerOptions: { webpackConfigHook: source.webpackConfigHook, preloadModules: source.preloadModules },
   activities: createActivities({
     identity: 'bench',
     taskQueue,
