@@ -290,12 +290,19 @@ export class ChainWriter {
   /**
    * The inline commit must never make the event loop wait for another process's write lock (the CLI, the worker):
    * it runs with no busy timeout, and a busy database sends the batch to the writer thread, which waits there.
+   * Undefined: not written, use the thread.
    */
   private tryInline(
     append: (rows: AuditEventRow[]) => AuditEventRow[],
     rows: AuditEventRow[],
   ): AuditEventRow[] | undefined {
-    const db = this.sql.sqlite as SqliteDatabase & { pragma(sql: string, opts?: { simple: boolean }): unknown };
+    const db = this.sql.sqlite as SqliteDatabase & {
+      pragma(sql: string, opts?: { simple: boolean }): unknown;
+      inTransaction: boolean;
+    };
+    // Another user of this connection is inside a transaction (TypeORM awaits across one): our commit would only
+    // become a savepoint of it, durable when that one commits. The writer thread's connection commits on its own.
+    if (db.inTransaction) return undefined;
     const timeout = db.pragma('busy_timeout', { simple: true });
     db.pragma('busy_timeout = 0');
     try {
