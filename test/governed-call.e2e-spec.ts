@@ -11,6 +11,8 @@ import { type GovernedStack, startGovernedStack } from './support/governed-stack
 const KEY = 'agk_dave_0123456789ab';
 /** Progress cadence for this suite (the default is 5 s); the client's request timeout is shorter than the wait. */
 const PROGRESS_MS = 400;
+/** The assistant's request timeout in the progress test: ten notifications, a fraction of the wait for approval. */
+const REQUEST_TIMEOUT_MS = 5000;
 
 let stack: GovernedStack;
 
@@ -86,10 +88,7 @@ async function pendingFor(message: string): Promise<PendingOperation> {
 const pendingWith = (args: Record<string, unknown>) => stack.pendingWith(args);
 
 /** The gateway's own audit records of an operation's requests (the workflow's records have uuid v5 ids). */
-async function gatewayRecords(operationId: string): Promise<AuditEvent[]> {
-  const events = await stack.audit.query({ operationId, tenant: stack.tenant });
-  return events.filter((e) => uuidVersion(e.id) !== 5);
-}
+const gatewayRecords = (operationId: string): Promise<AuditEvent[]> => stack.gatewayRecords({ operationId });
 
 function text(result: unknown): string {
   const content = (result as { content?: Array<{ text?: string }> }).content ?? [];
@@ -159,35 +158,53 @@ describe('the assistant while it waits', () => {
     async (era) => {
       const client = await connect(era);
       const message = `deploy-progress-${era}`;
-      const seen: Array<{ progress: number; message?: string }> = [];
+      const seen: Array<{ progress: number; message?: string; at: number }> = [];
+      const sent = Date.now();
       let notify: (() => void) | undefined;
-      const atLeast = (n: number) =>
-        new Promise<void>((resolve) => {
+      let failed: unknown;
+      /** Resolves once `done()` holds for the notifications seen; rejects as soon as the call itself fails. */
+      const until = (done: () => boolean) =>
+        new Promise<void>((resolve, reject) => {
           notify = () => {
-            if (seen.length >= n) resolve();
+            if (failed !== undefined) reject(failed as Error);
+            else if (done()) resolve();
           };
           notify();
         });
-      // A 1.5 s request timeout: without progress resetting it, the call would fail long before approval.
+      // The request timeout is short next to the wait for approval, but not shorter than the gateway's time to its
+      // first notification or the gaps between them (measured up to 2.5 s each at load 10-15: the operation has to reach
+      // Temporal and the worker first, and each notification is a round trip to the workflow).
       const call = client.callTool(
         { name: 'echo', arguments: { message } },
         {
-          timeout: 1500,
+          timeout: REQUEST_TIMEOUT_MS,
           resetTimeoutOnProgress: true,
           onprogress: (p) => {
-            seen.push({ progress: p.progress, ...(p.message !== undefined ? { message: p.message } : {}) });
+            seen.push({
+              progress: p.progress,
+              ...(p.message !== undefined ? { message: p.message } : {}),
+              at: Date.now(),
+            });
             notify?.();
           },
         },
       );
-      const op = await pendingFor(message);
-      await atLeast(1);
+      call.catch((error: unknown) => {
+        failed = error;
+        notify?.();
+      });
+      const op = await Promise.race([
+        pendingFor(message),
+        call.then(() => Promise.reject(new Error('the call answered before its operation was listed as pending'))),
+      ]);
+      await until(() => seen.length >= 1);
       expect(seen[0]?.message).toMatch(
         new RegExp(`^waiting for approval: 0 of 2, expires in \\d+ min \\(operation ${op.operationId}\\)$`),
       );
       await stack.gc.decide(op.operationId, { approver: 'alice@company.com', decision: 'approve', channel: 'cli' });
-      // Waiting past the request timeout (10 notifications at 400 ms = 4 s > 1.5 s) keeps the request alive.
-      await atLeast(10);
+      // Waiting past the request timeout (twice over, and 10 notifications) keeps the request alive: without progress
+      // resetting it, the call would have failed REQUEST_TIMEOUT_MS after it was sent.
+      await until(() => seen.length >= 10 && seen.at(-1)!.at - sent > 2 * REQUEST_TIMEOUT_MS);
       expect(seen.some((p) => p.message?.startsWith('waiting for approval: 1 of 2'))).toBe(true);
       await stack.gc.decide(op.operationId, { approver: 'bob@company.com', decision: 'approve', channel: 'cli' });
       const result = await call;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditChainOptions, type AuditStore, openAuditStore } from '@atom-gov/audit';
+import { auditChainOptions, type AuditEvent, type AuditQuery, type AuditStore, openAuditStore } from '@atom-gov/audit';
 import { type AtomGovConfig, loadConfig } from '@atom-gov/config';
 import { type RunningGateway, startGateway, type StartGatewayOptions } from '@atom-gov/gateway';
 import { argsHash, GovernanceClient, type PendingOperation } from '@atom-gov/governance-client';
@@ -15,6 +15,8 @@ import { createNotifiers } from '@atom-gov/notify';
 import { temporalTestEnv, uniqueTaskQueue } from '@atom-gov/testing';
 import { type RunningWorker, startWorker } from '@atom-gov/worker';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { version as uuidVersion } from 'uuid';
+import { waitFor } from './wait-for.js';
 
 const require = createRequire(import.meta.url);
 const EVERYTHING = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
@@ -65,6 +67,8 @@ export interface GovernedStack {
   ): Promise<Client>;
   /** The operation of this tenant still pending for these arguments (visibility is eventually consistent: polls). */
   pendingWith(args: Record<string, unknown>): Promise<PendingOperation>;
+  /** The gateway's own audit records of this tenant's requests matching `filter` (the workflow's have uuid v5 ids). */
+  gatewayRecords(filter?: AuditQuery): Promise<AuditEvent[]>;
   close(): Promise<void>;
 }
 
@@ -167,13 +171,16 @@ ${typeof opts.extraConfig === 'function' ? opts.extraConfig(dir) : (opts.extraCo
         clients.push(client);
         return client;
       },
-      async pendingWith(args) {
+      pendingWith(args) {
         const hash = argsHash(args);
-        for (;;) {
+        return waitFor(async () => {
           const op = (await running.gc.listPending({ tenant })).find((o) => o.state.argsHash === hash);
-          if (op && op.state.status === 'pending') return op;
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
+          return op && op.state.status === 'pending' ? op : undefined;
+        }, 200);
+      },
+      async gatewayRecords(filter = {}) {
+        const events = await running.audit.query({ ...filter, tenant });
+        return events.filter((e) => uuidVersion(e.id) !== 5);
       },
       close,
     };
