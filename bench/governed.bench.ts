@@ -10,12 +10,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { openAuditStore, openQuotaStore } from '@atom-gov/audit';
 import { operationWorkflowId, SEARCH_ATTRIBUTES, type GovernedOperationInput } from '@atom-gov/contracts';
 import { ensureTemporalCli, startDevServer } from '@atom-gov/devserver';
-import { GovernanceClient, runGovernedCall, type GovernedCallOptions } from '@atom-gov/governance-client';
+import {
+  GovernanceClient,
+  runGovernedCall,
+  TemporalConnection,
+  type GovernedCallOptions,
+} from '@atom-gov/governance-client';
 import { createActivities, NotifierRegistry, workflowsSource } from '@atom-gov/worker';
 
 const arg = (name: string, fallback: number): number => {
@@ -73,7 +78,8 @@ const worker = await Worker.create({
   maxConcurrentActivityTaskExecutions: 128,
 });
 const running = worker.run();
-const connection = await Connection.connect({ address: server.address });
+// The gateway's connection (TemporalConnection: native transport once connected), as the gateway uses it.
+const connection = new TemporalConnection({ address: server.address });
 const client = new Client({ connection, namespace: server.namespace });
 const gc = new GovernanceClient({ client, taskQueue });
 

@@ -18,3 +18,4 @@ export {
   type GovernedCallOptions,
   type GovernedCallOutcome,
 } from './governed-call.js';
+export { TemporalConnection, type TemporalConnectionOptions } from './temporal-connection.js';
