@@ -389,5 +389,16 @@ describe('governed operation workflow (real dev server)', () => {
     await expect(gone).rejects.toThrow();
     expect(await gc.result(a.operationId)).toMatchObject({ status: 'cancelled', quotas: [{ status: 'released' }] });
     expect(await usage(a)).toBe(0);
+
+    // The caller is gone before the start has even reached Temporal: the cancellation waits for the start, so the
+    // operation does not stay pending (asking approvers for a call nobody waits for).
+    const early = input();
+    const left = new AbortController();
+    left.abort();
+    await expect(
+      runGovernedCall(gc, early, async () => ({ content: [] }), { signal: left.signal, progressEveryMs: 200 }),
+    ).rejects.toThrow();
+    expect(await gc.result(early.operationId)).toMatchObject({ status: 'cancelled', quotas: [{ status: 'released' }] });
+    expect(await usage(early)).toBe(0);
   }, 60_000);
 });

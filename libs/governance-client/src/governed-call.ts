@@ -122,15 +122,14 @@ export async function runGovernedCall(
   if (opts.quotaStore && input.approval === undefined && quotas.length > 0)
     return runEagerCall(gc, input, opts.quotaStore, forward, opts, abort);
   let state: OperationState;
+  let starting: Promise<OperationState> | undefined;
   try {
     // First answer as soon as the operation waits for approvers (a quota-only call gets its decision here).
-    state = await Promise.race([
-      gc.startOrAttach(input, {
-        untilPending: true,
-        ...(input.approvalMode === 'defer' ? {} : { maxWaitMs: every }),
-      }),
-      abort,
-    ]);
+    starting = gc.startOrAttach(input, {
+      untilPending: true,
+      ...(input.approvalMode === 'defer' ? {} : { maxWaitMs: every }),
+    });
+    state = await Promise.race([starting, abort]);
     while (state.decision === undefined) {
       if (input.approvalMode === 'defer') {
         return {
@@ -143,7 +142,12 @@ export async function runGovernedCall(
       state = await Promise.race([gc.awaitDecision(input.operationId, { maxWaitMs: every }), abort]);
     }
   } catch (error) {
-    if (opts.signal?.aborted) await cancel();
+    if (opts.signal?.aborted) {
+      // A caller that left while the start was in flight: the cancellation must land after the start, or it finds
+      // no workflow, is lost, and the operation keeps asking approvers for a call nobody waits for.
+      await starting?.catch(() => undefined);
+      await cancel();
+    }
     throw error;
   }
   if (state.decision !== 'allow') return { kind: 'denied', message: denialText(state), state };
