@@ -6,7 +6,7 @@
 // (sliding + burst), PII detection and redaction of arguments and results, audit_level full, tool pinning and a
 // time window; "off" = no policy, pinning off, audit_level none (the durable audit append happens in both).
 // Run after `npm run build` (npm run bench -- obligations does both):
-//   node bench/obligations.bench.mjs [--seconds 3] [--rounds 4] [--warmup 2] [--cpu-prof DIR]
+//   node bench/obligations.bench.mjs [--seconds 3] [--rounds 4] [--warmup 2] [--cpu-prof DIR] [--split]
 // Exits 0 whether or not the target is met; prints PASS/MISS.
 // The load generator is bench/mcp-load-driver.mjs (raw keep-alive HTTP/1.1, one socket per initialized session).
 import * as load from './mcp-load-driver.mjs';
@@ -18,6 +18,13 @@ const rounds = load.numberArg('--rounds', 4);
 const warmup = load.numberArg('--warmup', 2);
 // --cpu-prof DIR: both gateway processes write V8 CPU profiles there.
 const profDir = load.stringArg('--cpu-prof');
+// --split: also run "on" minus one obligation at a time (on-no-rate_limit, on-no-pii, ...), to see what each costs.
+const split = process.argv.includes('--split');
+const modes = [
+  'on',
+  'off',
+  ...(split ? ['rate_limit', 'pii', 'hours', 'audit', 'pinning'].map((o) => `on-no-${o}`) : []),
+];
 const API_KEY = 'agk_bench_0123456789';
 const session = {
   apiKey: API_KEY,
@@ -35,12 +42,9 @@ try {
   const target = new URL('./obligations.target.mjs', import.meta.url).pathname;
   const prof = (mode) =>
     profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `obligations-${mode}.cpuprofile`] : [];
-  const onProc = load.startTarget([...prof('on'), target, directUrl, API_KEY, 'on']);
-  const offProc = load.startTarget([...prof('off'), target, directUrl, API_KEY, 'off']);
-  const variants = [
-    { key: 'on', url: await load.firstLine(onProc), session, pid: onProc.pid },
-    { key: 'off', url: await load.firstLine(offProc), session, pid: offProc.pid },
-  ];
+  const procs = modes.map((mode) => [mode, load.startTarget([...prof(mode), target, directUrl, API_KEY, mode])]);
+  const variants = [];
+  for (const [key, proc] of procs) variants.push({ key, url: await load.firstLine(proc), session, pid: proc.pid });
   for (const sessions of [8, 64]) {
     if (warmup > 0) await load.interleavedRounds(variants, { rounds: 1, sessions, seconds: warmup });
     const runs = await load.interleavedRounds(variants, { rounds, sessions, seconds });
@@ -50,7 +54,8 @@ try {
       .map((r, i) => r.latencies.length / r.wall / (runs.off[i].latencies.length / runs.off[i].wall))
       .sort((a, b) => a - b);
     const median = roundRatios[Math.floor(roundRatios.length / 2)];
-    results.push({ sessions, on: load.summarise(runs.on), off: load.summarise(runs.off), roundRatios, median });
+    const extra = modes.slice(2).map((mode) => ({ mode, ...load.summarise(runs[mode]) }));
+    results.push({ sessions, on: load.summarise(runs.on), off: load.summarise(runs.off), roundRatios, median, extra });
   }
 } finally {
   await load.stopTargets();
@@ -70,6 +75,15 @@ for (const { sessions, on, off } of results) {
   console.log(
     `| ${sessions} | ${f(off.rps, 0)} | ${f(on.rps, 0)} | ${f(on.rps / off.rps)} | ${f(off.p50)}/${f(off.p99)} | ${f(on.p50)}/${f(on.p99)} | ${f(off.cpuMsPerCall, 3)} / ${f(on.cpuMsPerCall, 3)} |`,
   );
+}
+if (split) {
+  console.log('\n| sessions | variant | calls/s | / off | CPU ms/call | CPU ms/call saved vs on |');
+  console.log('|---|---|---|---|---|---|');
+  for (const { sessions, on, off, extra } of results)
+    for (const v of [{ mode: 'on', ...on }, ...extra])
+      console.log(
+        `| ${sessions} | ${v.mode} | ${f(v.rps, 0)} | ${f(v.rps / off.rps)} | ${f(v.cpuMsPerCall, 3)} | ${f(on.cpuMsPerCall - v.cpuMsPerCall, 3)} |`,
+      );
 }
 for (const { sessions, roundRatios, median } of results)
   console.log(
