@@ -128,6 +128,10 @@ describe('faults', () => {
     expect(pids.length).toBeGreaterThanOrEqual(cycles);
     for (const pid of pids) expect(await groupGone(pid)).toBe(true);
     expect(pids.filter(groupAlive)).toEqual([]);
+    // A session leaves the gateway's table when its close has run to the end, after Node has seen its upstream
+    // exit, which can trail the process group's disappearance on a loaded machine (seen once in CI: 1 left).
+    const deadline = Date.now() + 5_000;
+    while (harness.gateway.sessionCount > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(harness.gateway.sessionCount).toBe(0);
   }, 120_000);
 });
