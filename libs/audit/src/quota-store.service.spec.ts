@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAuditStore } from './audit-store.service.js';
-import { createDataSource } from './data-source.js';
+import { scratchPostgres } from './audit-spec-fixtures.js';
 import { openQuotaStore, type QuotaReserveRequest, type QuotaStore } from './quota-store.service.js';
 
 const DAY = 86_400_000;
@@ -23,25 +22,7 @@ const backends: Record<string, () => Promise<Backend>> = {
       dispose: async () => rmSync(dir, { recursive: true, force: true }),
     };
   },
-  PostgreSQL: async () => {
-    const adminUrl = process.env.ATOM_GOV_TEST_PG_URL;
-    if (!adminUrl)
-      throw new Error(
-        'ATOM_GOV_TEST_PG_URL is not set: the Jest global setup (test/setup/postgres.ts) starts PostgreSQL',
-      );
-    const database = `quota_${randomUUID().replaceAll('-', '')}`;
-    const url = new URL(adminUrl);
-    url.pathname = `/${database}`;
-    const admin = await createDataSource({ databaseUrl: adminUrl, sqlitePath: '' }).initialize();
-    await admin.query(`CREATE DATABASE ${database}`);
-    return {
-      opts: { databaseUrl: url.toString(), sqlitePath: '' },
-      async dispose() {
-        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-        await admin.destroy();
-      },
-    };
-  },
+  PostgreSQL: () => scratchPostgres('quota'),
 };
 
 describe.each(Object.keys(backends))('quota store (%s)', (name) => {

@@ -79,9 +79,10 @@ export class TemporalConnection implements ConnectionLike {
     await this.connecting;
   }
 
+  // Does not wait for a connection attempt in flight (against an address that drops packets it could take the
+  // core's whole connect timeout): that attempt closes what it gets once it sees `closed`.
   async close(): Promise<void> {
     this.closed = true;
-    await this.connecting;
     const native = this.native;
     this.native = undefined;
     await Promise.all([this.fallback.close(), native?.close()]);
